@@ -1,0 +1,1 @@
+"""The web layer: thin FastAPI routers over the services wired in ``gateway.bootstrap``."""

@@ -1,0 +1,32 @@
+"""``GET /referrals/{id}``: only the submitting client, or an operator, may look."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+
+from gateway.api.deps import get_services
+from gateway.auth.access_tokens import Principal
+from gateway.auth.dependencies import Authenticator
+from gateway.errors import NotFound
+from gateway.json import ORJSONResponse
+from gateway.referral_view import load_referral
+from gateway.services import Services
+
+router = APIRouter(tags=["referrals"])
+
+
+@router.get("/referrals/{referral_id}", response_class=ORJSONResponse)
+async def get_referral(
+    referral_id: str,
+    services: Annotated[Services, Depends(get_services)],
+    principal: Annotated[Principal, Depends(Authenticator("system/ServiceRequest.r"))],
+) -> dict[str, Any]:
+    async with services.engine.connect() as conn:
+        view = await load_referral(
+            conn, referral_id, client_id=None if principal.is_operator else principal.client_id
+        )
+    if view is None:
+        raise NotFound(f"No referral {referral_id} for this client.")
+    return view

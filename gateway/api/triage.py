@@ -1,0 +1,85 @@
+"""``POST /triage-results``: a triage result in, a referral out (CONTRACT.md, "Intake")."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import Response
+from gateway.intake.schema import TriageSubmission
+from sqlalchemy.exc import IntegrityError
+
+from gateway.api.deps import get_services
+from gateway.auth.access_tokens import Principal
+from gateway.auth.dependencies import Authenticator
+from gateway.errors import PayloadTooLarge
+from gateway.logging import get_logger
+from gateway.services import Services
+
+router = APIRouter(tags=["intake"])
+log = get_logger("services.intake")
+
+_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {
+                "schema": TriageSubmission.model_json_schema(
+                    ref_template="#/components/schemas/{model}"
+                )
+            }
+        },
+    }
+}
+
+
+async def read_limited(request: Request, limit: int) -> bytes:
+    """The body, refusing more than ``limit`` bytes without reading it all."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+@router.post(
+    "/triage-results",
+    status_code=202,
+    openapi_extra=_BODY,
+    responses={
+        202: {"description": "Accepted: the referral, its routing and consent summary"},
+        400: {"description": "Not JSON"},
+        403: {"description": "Consent covers no destination"},
+        409: {"description": "triage_id reused with a different body"},
+        413: {"description": "Body too large"},
+        422: {"description": "Invalid field(s)"},
+    },
+)
+async def submit_triage_result(
+    request: Request,
+    services: Annotated[Services, Depends(get_services)],
+    principal: Annotated[Principal, Depends(Authenticator("system/ServiceRequest.c"))],
+) -> Response:
+    body = await read_limited(request, services.settings.max_body_bytes)
+    try:
+        async with services.engine.begin() as conn:
+            accepted = await services.intake.accept(conn, body, principal.client_id)
+    except IntegrityError:
+        async with services.engine.begin() as conn:  # lost a race with an identical twin
+            accepted = await services.intake.accept(conn, body, principal.client_id)
+    if not accepted.replayed:
+        services.wake_worker()
+        log.info(
+            "referral.accepted", referral_id=accepted.referral_id, client_id=principal.client_id
+        )
+    return Response(
+        accepted.body,
+        status_code=202,
+        media_type="application/json",
+        headers={"Location": f"/referrals/{accepted.referral_id}"},
+    )

@@ -1,0 +1,245 @@
+"""Writes BALP AuditEvents into the tamper-evident chain, on the caller's transaction.
+
+Appends are serialised by locking the single ``audit_head`` row (``FOR UPDATE`` on
+PostgreSQL; SQLite's write lock does the same), so the chain never forks even
+with several workers. An audit entry is committed with the change it records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from consent.engine import Decision
+from gateway.audit import balp, chain
+from gateway.auth.ports import AuthAuditSink, AuthEvent
+from gateway.context import Clock
+from gateway.store.tables import audit_head, audit_log
+
+CLIENT_SYSTEM = "urn:referral-gateway:client-id"
+
+
+def _instant(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def client_party(client_id: str | None) -> balp.Party:
+    return balp.Party(
+        who={"identifier": {"system": CLIENT_SYSTEM, "value": client_id or "unknown"}}
+    )
+
+
+def recipient_party(destination: str) -> balp.Party:
+    return balp.Party(who={"reference": f"Organization/{destination}", "display": destination})
+
+
+def patient_ref(patient_id: str) -> dict[str, Any]:
+    return {"reference": f"Patient/{patient_id}"}
+
+
+async def append_entry(
+    conn: AsyncConnection,
+    entry: dict[str, Any],
+    *,
+    event_type: str,
+    now: datetime,
+    referral_id: str | None = None,
+    patient_id: str | None = None,
+) -> int:
+    """Chain ``entry`` after the current head; returns its sequence number."""
+    head_row = (
+        await conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update())
+    ).first()
+    head = chain.Head(head_row.seq, bytes.fromhex(head_row.chain_hash)) if head_row else None
+    link = chain.append(head, entry)
+    await conn.execute(
+        insert(audit_log).values(
+            seq=link.seq,
+            recorded_at=now,
+            event_type=event_type,
+            referral_id=referral_id,
+            patient_id=patient_id,
+            entry=chain.canonical(entry),
+            leaf_hash=link.leaf_hash.hex(),
+            chain_hash=link.chain_hash.hex(),
+        )
+    )
+    if head_row is None:
+        await conn.execute(
+            insert(audit_head).values(id=1, seq=link.seq, chain_hash=link.chain_hash.hex())
+        )
+    else:
+        await conn.execute(
+            update(audit_head)
+            .where(audit_head.c.id == 1)
+            .values(seq=link.seq, chain_hash=link.chain_hash.hex())
+        )
+    return link.seq
+
+
+async def stored_entries(conn: AsyncConnection) -> Iterator[chain.StoredEntry]:
+    rows = await conn.execute(select(audit_log).order_by(audit_log.c.seq))
+    return (
+        chain.StoredEntry(
+            seq=row.seq,
+            entry=orjson.loads(row.entry),
+            leaf_hash=bytes.fromhex(row.leaf_hash),
+            chain_hash=bytes.fromhex(row.chain_hash),
+        )
+        for row in rows.all()
+    )
+
+
+async def current_head(conn: AsyncConnection) -> chain.Head | None:
+    row = (await conn.execute(select(audit_head).where(audit_head.c.id == 1))).first()
+    return chain.Head(row.seq, bytes.fromhex(row.chain_hash)) if row else None
+
+
+class AuditRecorder(AuthAuditSink):
+    """The events the gateway audits, each as a BALP-shaped AuditEvent."""
+
+    def __init__(self, engine: AsyncEngine, clock: Clock, public_url: str) -> None:
+        self.engine = engine
+        self.clock = clock
+        self.gateway = balp.Party(
+            who={"display": "referral-gateway", "identifier": {"value": public_url}},
+            network=public_url,
+        )
+
+    async def received(
+        self,
+        conn: AsyncConnection,
+        *,
+        referral_id: str,
+        patient_id: str,
+        client_id: str,
+        now: datetime,
+    ) -> None:
+        entry = balp.submission_received(
+            recorded=_instant(now),
+            gateway=self.gateway,
+            submitter=client_party(client_id),
+            patient=patient_ref(patient_id),
+            data=[
+                {"identifier": {"system": "urn:referral-gateway:referral", "value": referral_id}}
+            ],
+        )
+        await append_entry(
+            conn,
+            entry,
+            event_type="import",
+            now=now,
+            referral_id=referral_id,
+            patient_id=patient_id,
+        )
+
+    async def consent_decision(
+        self,
+        conn: AsyncConnection,
+        decision: Decision,
+        *,
+        referral_id: str,
+        patient_id: str,
+        recipient: str,
+        client_id: str,
+        now: datetime,
+    ) -> None:
+        entry = balp.consent_decision(
+            recorded=_instant(now),
+            gateway=self.gateway,
+            client=client_party(client_id),
+            recipient=recipient_party(recipient),
+            patient=patient_ref(patient_id),
+            consent={"reference": f"Consent/{decision.consent_id}"}
+            if decision.consent_id
+            else None,
+            permit=decision.permit,
+            reason=decision.reason,
+            purpose=decision.purpose,
+        )
+        await append_entry(
+            conn,
+            entry,
+            event_type="consent-decision",
+            now=now,
+            referral_id=referral_id,
+            patient_id=patient_id,
+        )
+
+    async def disclosure(
+        self,
+        conn: AsyncConnection,
+        *,
+        referral_id: str,
+        patient_id: str,
+        recipient: str,
+        purpose: str,
+        emergency: bool,
+        client_id: str,
+        now: datetime,
+        what: list[dict[str, Any]] | None = None,
+        nature_of_emergency: str = "",
+    ) -> None:
+        data = what or [
+            {"identifier": {"system": "urn:referral-gateway:referral", "value": referral_id}}
+        ]
+        if emergency:
+            entry = balp.emergency_disclosure(
+                recorded=_instant(now),
+                gateway=self.gateway,
+                recipient=recipient_party(recipient),
+                recipient_name=recipient,
+                recipient_affiliation=f"crisis service '{recipient}'",
+                disclosed_by="referral-gateway (automatic crisis route)",
+                nature_of_emergency=nature_of_emergency
+                or "imminent risk of self-harm reported by the triage",
+                patient=patient_ref(patient_id),
+                data=data,
+            )
+            event_type = "emergency-disclosure"
+        else:
+            entry = balp.disclosure(
+                recorded=_instant(now),
+                gateway=self.gateway,
+                recipient=recipient_party(recipient),
+                patient=patient_ref(patient_id),
+                purpose=purpose,
+                data=data,
+            )
+            event_type = "disclosure"
+        await append_entry(
+            conn,
+            entry,
+            event_type=event_type,
+            now=now,
+            referral_id=referral_id,
+            patient_id=patient_id,
+        )
+
+    async def record(self, event: AuthEvent) -> None:
+        """Token issued or refused (the authorization server's audit port)."""
+        if event.action == "token.issued":
+            entry = balp.token_issued(
+                recorded=_instant(event.at),
+                gateway=self.gateway,
+                client=client_party(event.client_id),
+                jti=event.token_id or "",
+                scope=event.scope or "",
+                expires_in=300,
+            )
+        else:
+            entry = balp.token_refused(
+                recorded=_instant(event.at),
+                gateway=self.gateway,
+                client=client_party(event.client_id),
+                error=event.error or "invalid_request",
+                description=event.reason or "",
+                requested_scope=event.scope,
+            )
+        async with self.engine.begin() as conn:
+            await append_entry(conn, entry, event_type=event.action, now=event.at)

@@ -1,0 +1,274 @@
+"""The ``gateway`` command: serve, worker, demo, clients, audit, dlq (CONTRACT.md)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.config import ConfigError, GatewayConfig
+from gateway.settings import Settings
+
+app = typer.Typer(help="Mental-health referral gateway.", no_args_is_help=True)
+clients_app = typer.Typer(help="Register, list and remove triage-app clients.")
+audit_app = typer.Typer(help="Check the tamper-evident audit log.")
+dlq_app = typer.Typer(help="Dead-lettered deliveries: list and replay.")
+app.add_typer(clients_app, name="clients")
+app.add_typer(audit_app, name="audit")
+app.add_typer(dlq_app, name="dlq")
+
+T = TypeVar("T")
+
+
+def _settings(**overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return Settings(**values)
+    except ValueError as exc:
+        typer.echo(f"gateway: bad setting: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _config(settings: Settings) -> GatewayConfig:
+    from gateway.bootstrap import load_gateway_config
+
+    try:
+        return load_gateway_config(settings)
+    except ConfigError as exc:
+        typer.echo(f"gateway: configuration refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+
+
+def _with_engine(settings: Settings, action: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    from gateway.store.db import create_engine, migrate
+
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            await migrate(engine)
+            return await action(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (GATEWAY_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (GATEWAY_PORT).")] = None,
+    worker: Annotated[bool, typer.Option(help="Run the delivery worker in-process.")] = True,
+) -> None:
+    """Start the gateway (and, by default, its delivery worker)."""
+    import uvicorn
+
+    from gateway.bootstrap import build_gateway, create_app
+    from gateway.logging import configure_logging
+
+    settings = _settings(host=host, port=port, run_worker=worker)
+    config = _config(settings)
+    configure_logging(settings.log_level)
+    try:
+        gateway = build_gateway(settings, config)
+    except ConfigError as exc:
+        typer.echo(f"gateway: configuration refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    uvicorn.run(
+        create_app(gateway),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=10,
+    )
+
+
+@app.command("worker")
+def run_worker(
+    once: Annotated[bool, typer.Option(help="Deliver what is due, then exit.")] = False,
+) -> None:
+    """Run the delivery worker alone (several may run against PostgreSQL)."""
+    from gateway.bootstrap import build_gateway
+    from gateway.logging import configure_logging
+
+    settings = _settings()
+    config = _config(settings)
+    configure_logging(settings.log_level)
+
+    async def run() -> None:
+        gateway = build_gateway(settings, config)
+        await gateway.start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        try:
+            if once:
+                await gateway.worker.drain()
+            else:
+                await gateway.worker.run(stop, settings.worker_poll_seconds)
+        finally:
+            await gateway.close()
+
+    asyncio.run(run())
+
+
+@app.command()
+def demo(
+    url: Annotated[str, typer.Option(help="The running gateway.")] = "http://127.0.0.1:8080",
+    examples: Annotated[Path, typer.Option(help="Folder of triage results.")] = Path(
+        "examples/triage"
+    ),
+    client_id: Annotated[str, typer.Option()] = "demo-triage-app",
+    key: Annotated[Path, typer.Option(help="The client's private key (PEM).")] = Path(
+        "examples/keys/demo-triage-app.DEMO-ONLY.pem"
+    ),
+    kid: Annotated[str, typer.Option()] = "demo-app-1",
+) -> None:
+    """Submit every example triage result to a running gateway and print where each went."""
+    from gateway.demo import run_demo
+
+    code = asyncio.run(run_demo(url, examples, client_id, key, kid, out=sys.stdout))
+    raise typer.Exit(code)
+
+
+@clients_app.command("add")
+def clients_add(
+    client_id: Annotated[str, typer.Option("--client-id")],
+    scopes: Annotated[str, typer.Option(help="Space-separated SMART scopes.")],
+    jwks_file: Annotated[Path | None, typer.Option("--jwks-file")] = None,
+    jwks_uri: Annotated[str | None, typer.Option("--jwks-uri")] = None,
+) -> None:
+    """Register a triage-app client (stored in the database)."""
+    from gateway.config import ClientConfig
+    from gateway.context import utc_now
+    from gateway.store.clients import upsert_client
+
+    try:
+        jwks = json.loads(jwks_file.read_text()) if jwks_file else None
+        config = ClientConfig(
+            client_id=client_id, jwks=jwks, jwks_uri=jwks_uri, scopes=scopes.split()
+        )
+    except (OSError, ValueError) as exc:
+        typer.echo(f"gateway: cannot register {client_id}: {exc}", err=True)
+        raise typer.Exit(2) from None
+    settings = _settings()
+
+    async def add(engine: AsyncEngine) -> None:
+        async with engine.begin() as conn:
+            await upsert_client(conn, config, source="cli", now=utc_now())
+
+    _with_engine(settings, add)
+    typer.echo(f"registered {client_id}")
+
+
+@clients_app.command("list")
+def clients_list() -> None:
+    """List registered clients, their key source and scopes."""
+    from gateway.store.clients import ClientRecord, list_clients
+
+    async def fetch(engine: AsyncEngine) -> list[ClientRecord]:
+        async with engine.connect() as conn:
+            return await list_clients(conn)
+
+    for record in _with_engine(_settings(), fetch):
+        keys = record.client.jwks_uri or f"{len(record.client.jwks or {}).__str__()} inline JWKS"
+        if record.client.jwks:
+            keys = f"inline JWKS ({len(record.client.jwks.get('keys', []))} keys)"
+        typer.echo(
+            f"{record.client.client_id}\t{record.source}\t{keys}\t{' '.join(record.client.scopes)}"
+        )
+
+
+@clients_app.command("remove")
+def clients_remove(client_id: Annotated[str, typer.Option("--client-id")]) -> None:
+    """Remove a client; its tokens stop working when they expire (at most 5 minutes)."""
+    from gateway.store.clients import remove_client
+
+    async def remove(engine: AsyncEngine) -> bool:
+        async with engine.begin() as conn:
+            return await remove_client(conn, client_id)
+
+    if not _with_engine(_settings(), remove):
+        typer.echo(f"gateway: no client {client_id}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"removed {client_id}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    head: Annotated[
+        Path | None, typer.Option(help="A head exported earlier, to detect a truncated tail.")
+    ] = None,
+) -> None:
+    """Recompute the hash chain; exit non-zero naming the first bad entry."""
+    from gateway.audit.chain import Head, VerifyResult
+    from gateway.operations import verify_audit
+
+    expected = Head.from_json(head.read_text()) if head else None
+
+    async def verify(engine: AsyncEngine) -> VerifyResult:
+        async with engine.connect() as conn:
+            return await verify_audit(conn, expected)
+
+    result = _with_engine(_settings(), verify)
+    if not result.ok:
+        typer.echo(f"audit log altered: entry {result.first_bad_seq}: {result.problem}", err=True)
+        raise typer.Exit(1)
+    count = result.head.seq if result.head else 0
+    typer.echo(f"audit log intact: {count} entries")
+
+
+@audit_app.command("head")
+def audit_head() -> None:
+    """Print the current head (seq and chain hash) to keep outside the database."""
+    from gateway.audit.chain import Head
+    from gateway.operations import export_head
+
+    async def fetch(engine: AsyncEngine) -> Head | None:
+        async with engine.connect() as conn:
+            return await export_head(conn)
+
+    found = _with_engine(_settings(), fetch)
+    typer.echo(found.to_json() if found else '{"seq": 0, "chain_hash": "' + "00" * 32 + '"}')
+
+
+@dlq_app.command("list")
+def dlq_list() -> None:
+    """Deliveries that ran out of attempts or failed permanently."""
+    from gateway.operations import DeadLetter, dead_letters
+
+    async def fetch(engine: AsyncEngine) -> list[DeadLetter]:
+        async with engine.connect() as conn:
+            return await dead_letters(conn)
+
+    letters = _with_engine(_settings(), fetch)
+    for letter in letters:
+        typer.echo(json.dumps(letter.to_dict()))
+    if not letters:
+        typer.echo("no dead letters")
+
+
+@dlq_app.command("replay")
+def dlq_replay(delivery_id: Annotated[str, typer.Argument()]) -> None:
+    """Queue a dead-lettered delivery again."""
+    from gateway.context import utc_now
+    from gateway.operations import replay_dead_letter
+
+    async def replay(engine: AsyncEngine) -> bool:
+        async with engine.begin() as conn:
+            return await replay_dead_letter(conn, delivery_id, utc_now())
+
+    if not _with_engine(_settings(), replay):
+        typer.echo(f"gateway: {delivery_id} is not a dead letter", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"queued {delivery_id} again")

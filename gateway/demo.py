@@ -1,0 +1,72 @@
+"""``gateway demo``: act as the demo triage app against a running gateway.
+
+It obtains a token the SMART Backend Services way (a signed assertion, via the
+gateway's ``.well-known/smart-configuration``), submits every file in
+``examples/triage/`` and prints where each referral went and why.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import TextIO
+
+import httpx
+
+from connectors.smart_backend import SmartBackendAuth, SmartBackendCredentials
+
+DEMO_SCOPES = "system/ServiceRequest.c system/ServiceRequest.r"
+
+
+async def run_demo(
+    url: str, examples: Path, client_id: str, key: Path, kid: str, *, out: TextIO
+) -> int:
+    files = sorted(examples.glob("*.json"))
+    if not files:
+        out.write(f"no triage results in {examples}\n")
+        return 1
+    async with httpx.AsyncClient(timeout=10) as plain:
+        auth = SmartBackendAuth(
+            SmartBackendCredentials(
+                client_id=client_id, private_key_pem=key.read_bytes(), kid=kid, alg="ES384",
+                scope=DEMO_SCOPES,
+            ),
+            base_url=url,
+            http=plain,
+        )
+        async with httpx.AsyncClient(base_url=url, auth=auth, timeout=10) as client:
+            failures = 0
+            for path in files:
+                response = await client.post(
+                    "/triage-results", content=path.read_bytes(),
+                    headers={"Content-Type": "application/json"},
+                )
+                if response.status_code != 202:
+                    failures += 1
+                    out.write(f"{path.name}: HTTP {response.status_code} {response.text}\n")
+                    continue
+                body = response.json()
+                out.write(f"{path.name}: referral {body['referral_id']} ({body['status']})\n")
+                for route in body["routing"]:
+                    verdict = "sent" if route["decision"] == "permit" else "NOT sent"
+                    out.write(f"  -> {route['destination']} [{verdict}]: {route['reason']}\n")
+                    if route["decision"] != "permit":
+                        out.write(f"     consent: {route['consent_reason']}\n")
+            await asyncio.sleep(1.0)  # let the worker deliver, then show the outcome
+            for path in files:
+                triage_id = json.loads(path.read_text())["triage_id"]
+                out.write(f"{path.name} ({triage_id}): ")
+                response = await client.post(
+                    "/triage-results", content=path.read_bytes(),
+                    headers={"Content-Type": "application/json"},
+                )
+                if response.status_code != 202:
+                    out.write("not accepted\n")
+                    continue
+                view = (await client.get(response.headers["location"])).json()
+                deliveries = ", ".join(
+                    f"{d['destination']}={d['status']}" for d in view.get("deliveries", [])
+                )
+                out.write(f"{view['status']}: {deliveries}\n")
+    return 1 if failures else 0

@@ -1,0 +1,68 @@
+"""Prometheus metrics. Counters are kept in process; state gauges (referrals by
+status, deliveries by destination and status, dead letters) are read from the
+database at scrape time so every worker process reports the same truth."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.tables import deliveries, referrals
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.accepted = Counter(
+            "gateway_referrals_accepted_total",
+            "Triage results accepted as referrals",
+            ["risk_level"],
+            registry=self.registry,
+        )
+        self.delivery_outcomes = Counter(
+            "gateway_delivery_attempts_total",
+            "Delivery attempts by destination and outcome",
+            ["destination", "outcome"],
+            registry=self.registry,
+        )
+        self.intake_seconds = Histogram(
+            "gateway_intake_seconds",
+            "Time to accept a triage result",
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+        )
+        self.referrals_by_status = Gauge(
+            "gateway_referrals", "Referrals by status", ["status"], registry=self.registry
+        )
+        self.deliveries_by_status = Gauge(
+            "gateway_deliveries",
+            "Deliveries by destination and status",
+            ["destination", "status"],
+            registry=self.registry,
+        )
+        self.dead_letters = Gauge(
+            "gateway_dead_letters",
+            "Deliveries dead-lettered and waiting for a person",
+            registry=self.registry,
+        )
+
+    async def refresh(self, conn: AsyncConnection) -> None:
+        self.referrals_by_status.clear()
+        for status, count in await conn.execute(
+            select(referrals.c.status, func.count()).group_by(referrals.c.status)
+        ):
+            self.referrals_by_status.labels(status).set(count)
+        self.deliveries_by_status.clear()
+        dead = 0
+        for destination, status, count in await conn.execute(
+            select(deliveries.c.destination, deliveries.c.status, func.count()).group_by(
+                deliveries.c.destination, deliveries.c.status
+            )
+        ):
+            self.deliveries_by_status.labels(destination, status).set(count)
+            dead += count if status == "dead" else 0
+        self.dead_letters.set(dead)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)

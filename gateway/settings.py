@@ -1,0 +1,48 @@
+"""Process settings: the only module that reads the environment.
+
+Everything else receives a ``Settings`` (and the parsed YAML ``GatewayConfig``)
+as an argument. Variables are prefixed ``GATEWAY_`` (CONTRACT.md, "Starting it").
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    public_url: str = ""
+    """The URL callers reach the gateway at; default ``http://{host}:{port}``."""
+    database_url: str = "sqlite+aiosqlite:///./var/gateway.db"
+    config: Path | None = None
+    """The YAML file of clients, issuers, destinations, routing and consent policy."""
+    signing_key_file: Path | None = None
+    """PEM key the gateway signs access tokens with; generated under ./var when unset."""
+    run_worker: bool = True
+    """Run the outbox worker inside ``gateway serve``."""
+    worker_poll_seconds: float = Field(default=0.5, gt=0)
+    max_body_bytes: int = Field(default=256 * 1024, gt=0)
+    max_concurrent_requests: int = Field(default=64, gt=0)
+    """Requests beyond this many in flight are answered 503 at once instead of queueing."""
+    log_level: str = "INFO"
+    audit_hash_key: str = ""
+    """Key of the hash that replaces a person's identifiers in audit kept after erasure."""
+
+    @model_validator(mode="after")
+    def _derive_public_url(self) -> Settings:
+        if not self.public_url:
+            self.public_url = f"http://{self.host}:{self.port}"
+        self.public_url = self.public_url.rstrip("/")
+        return self
+
+    @property
+    def token_url(self) -> str:
+        return f"{self.public_url}/auth/token"

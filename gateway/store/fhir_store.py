@@ -1,0 +1,320 @@
+"""The gateway's own FHIR resource store: local transaction processing, read, search.
+
+``store_transaction`` processes a transaction Bundle the way a FHIR server does
+(http://hl7.org/fhir/R4/http.html#trules): ``ifNoneExist`` conditional creates
+resolve against existing identifiers, every ``urn:uuid:`` reference is rewritten to
+``Type/id``, and all rows are written on the caller's connection (one transaction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.tables import fhir_resources, resource_identifiers
+
+
+@dataclass(frozen=True)
+class StoredResource:
+    resource_type: str
+    id: str
+    version_id: int
+    last_updated: datetime
+    body: dict[str, Any]
+    client_id: str | None
+    owner: str | None
+    published: bool
+    referral_id: str | None
+
+
+def _identifiers(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    for ident in resource.get("identifier") or []:
+        if isinstance(ident, dict) and ident.get("system") and ident.get("value"):
+            yield ident["system"], ident["value"]
+
+
+def rewrite_references(node: Any, mapping: dict[str, str]) -> Any:
+    if isinstance(node, dict):
+        out = {}
+        for key, value in node.items():
+            if key == "reference" and isinstance(value, str) and value in mapping:
+                out[key] = mapping[value]
+            else:
+                out[key] = rewrite_references(value, mapping)
+        return out
+    if isinstance(node, list):
+        return [rewrite_references(item, mapping) for item in node]
+    return node
+
+
+def _search_status(resource: dict[str, Any]) -> str | None:
+    status = resource.get("status")
+    return status if isinstance(status, str) else None
+
+
+def with_meta(resource: dict[str, Any], version_id: int, last_updated: datetime) -> dict[str, Any]:
+    meta = dict(resource.get("meta") or {})
+    meta["versionId"] = str(version_id)
+    meta["lastUpdated"] = last_updated.isoformat().replace("+00:00", "Z")
+    return {**resource, "meta": meta}
+
+
+async def find_by_identifier(
+    conn: AsyncConnection, resource_type: str, system: str, value: str
+) -> list[str]:
+    rows = await conn.execute(
+        select(resource_identifiers.c.resource_id).where(
+            resource_identifiers.c.resource_type == resource_type,
+            resource_identifiers.c.system == system,
+            resource_identifiers.c.value == value,
+        )
+    )
+    return [row[0] for row in rows]
+
+
+@dataclass(frozen=True)
+class TransactionResult:
+    references: dict[str, str]
+    """fullUrl -> local ``Type/id``."""
+    resources: dict[str, dict[str, Any]]
+    """local ``Type/id`` -> the stored resource (with id and meta)."""
+    patient_id: str | None
+    """The Patient the Bundle is about (an existing one when its identifier matched)."""
+
+
+async def store_transaction(
+    conn: AsyncConnection,
+    bundle: dict[str, Any],
+    *,
+    now: datetime,
+    referral_id: str | None,
+    client_id: str | None,
+    published: bool = True,
+) -> TransactionResult:
+    """Store every entry of a transaction Bundle; existing matches of ``ifNoneExist`` are reused."""
+    references: dict[str, str] = {}
+    to_create: list[tuple[str, str, dict[str, Any]]] = []
+    for entry in bundle.get("entry", []):
+        resource = entry["resource"]
+        rtype = resource["resourceType"]
+        full_url = entry["fullUrl"]
+        local_id = full_url.removeprefix("urn:uuid:")
+        condition = (entry.get("request") or {}).get("ifNoneExist")
+        if condition and condition.startswith("identifier="):
+            system, _, value = condition.removeprefix("identifier=").partition("|")
+            existing = await find_by_identifier(conn, rtype, system, value)
+            if existing:
+                references[full_url] = f"{rtype}/{existing[0]}"
+                continue
+        references[full_url] = f"{rtype}/{local_id}"
+        to_create.append((rtype, local_id, resource))
+
+    patient_refs = [ref for ref in references.values() if ref.startswith("Patient/")]
+    patient_id = patient_refs[0].split("/", 1)[1] if patient_refs else None
+    stored: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    ident_rows: list[dict[str, Any]] = []
+    for rtype, local_id, resource in to_create:
+        body = rewrite_references({**resource, "id": local_id}, references)
+        body = with_meta(body, 1, now)
+        stored[f"{rtype}/{local_id}"] = body
+        rows.append(
+            {
+                "resource_type": rtype,
+                "id": local_id,
+                "version_id": 1,
+                "last_updated": now,
+                "referral_id": referral_id,
+                "patient_id": patient_id,
+                "client_id": client_id,
+                "status": _search_status(body),
+                "owner": None,
+                "published": published,
+                "body": orjson.dumps(body),
+            }
+        )
+        ident_rows.extend(
+            {"resource_type": rtype, "resource_id": local_id, "system": s, "value": v}
+            for s, v in _identifiers(body)
+        )
+    if rows:
+        await conn.execute(insert(fhir_resources), rows)
+    if ident_rows:
+        await conn.execute(insert(resource_identifiers), ident_rows)
+    return TransactionResult(references=references, resources=stored, patient_id=patient_id)
+
+
+async def create_resource(
+    conn: AsyncConnection,
+    resource: dict[str, Any],
+    *,
+    now: datetime,
+    referral_id: str | None = None,
+    patient_id: str | None = None,
+    client_id: str | None = None,
+    owner: str | None = None,
+    published: bool = True,
+) -> dict[str, Any]:
+    """Insert one resource that already carries its ``id``; returns it with ``meta``."""
+    body = with_meta(resource, 1, now)
+    await conn.execute(
+        insert(fhir_resources).values(
+            resource_type=resource["resourceType"],
+            id=resource["id"],
+            version_id=1,
+            last_updated=now,
+            referral_id=referral_id,
+            patient_id=patient_id,
+            client_id=client_id,
+            status=_search_status(body),
+            owner=owner,
+            published=published,
+            body=orjson.dumps(body),
+        )
+    )
+    idents = [
+        {
+            "resource_type": resource["resourceType"],
+            "resource_id": resource["id"],
+            "system": s,
+            "value": v,
+        }
+        for s, v in _identifiers(body)
+    ]
+    if idents:
+        await conn.execute(insert(resource_identifiers), idents)
+    return body
+
+
+async def update_resource(
+    conn: AsyncConnection,
+    resource: dict[str, Any],
+    *,
+    now: datetime,
+    expected_version: int,
+    published: bool | None = None,
+) -> dict[str, Any] | None:
+    """Write a new version if the stored one is still ``expected_version``; None if it moved on."""
+    version = expected_version + 1
+    body = with_meta(resource, version, now)
+    values: dict[str, Any] = {
+        "version_id": version,
+        "last_updated": now,
+        "status": _search_status(body),
+        "body": orjson.dumps(body),
+    }
+    if published is not None:
+        values["published"] = published
+    result = await conn.execute(
+        update(fhir_resources)
+        .where(
+            fhir_resources.c.resource_type == resource["resourceType"],
+            fhir_resources.c.id == resource["id"],
+            fhir_resources.c.version_id == expected_version,
+        )
+        .values(**values)
+    )
+    return body if result.rowcount == 1 else None
+
+
+def _to_stored(row: Any) -> StoredResource:
+    return StoredResource(
+        resource_type=row.resource_type,
+        id=row.id,
+        version_id=row.version_id,
+        last_updated=row.last_updated,
+        body=orjson.loads(row.body),
+        client_id=row.client_id,
+        owner=row.owner,
+        published=row.published,
+        referral_id=row.referral_id,
+    )
+
+
+async def read(
+    conn: AsyncConnection, resource_type: str, resource_id: str
+) -> StoredResource | None:
+    row = (
+        await conn.execute(
+            select(fhir_resources).where(
+                fhir_resources.c.resource_type == resource_type, fhir_resources.c.id == resource_id
+            )
+        )
+    ).first()
+    return _to_stored(row) if row else None
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """The search parameters the gateway supports (CapabilityStatement lists exactly these)."""
+
+    resource_type: str
+    ids: list[str] | None = None
+    identifier: tuple[str | None, str] | None = None
+    patient_id: str | None = None
+    statuses: list[str] | None = None
+    owner: str | None = None
+    last_updated: list[tuple[str, datetime]] | None = None
+    """(prefix, instant) pairs: gt, ge, lt, le, eq."""
+    client_id: str | None = None
+    """Restrict to one client's resources (None: all, for an operator)."""
+    only_published: bool = True
+    count: int = 50
+    offset: int = 0
+
+
+async def search(conn: AsyncConnection, query: SearchQuery) -> tuple[int, list[StoredResource]]:
+    table = fhir_resources
+    conditions = [table.c.resource_type == query.resource_type]
+    if query.only_published:
+        conditions.append(table.c.published.is_(True))
+    if query.ids is not None:
+        conditions.append(table.c.id.in_(query.ids))
+    if query.patient_id is not None:
+        conditions.append(table.c.patient_id == query.patient_id)
+    if query.statuses:
+        conditions.append(table.c.status.in_(query.statuses))
+    if query.owner is not None:
+        conditions.append(table.c.owner == query.owner)
+    if query.client_id is not None:
+        conditions.append(table.c.client_id == query.client_id)
+    if query.identifier is not None:
+        system, value = query.identifier
+        ident = resource_identifiers
+        sub = select(ident.c.resource_id).where(
+            ident.c.resource_type == query.resource_type, ident.c.value == value
+        )
+        if system is not None:
+            sub = sub.where(ident.c.system == system)
+        conditions.append(table.c.id.in_(sub))
+    for prefix, instant in query.last_updated or []:
+        column = table.c.last_updated
+        conditions.append(
+            {
+                "gt": column > instant,
+                "ge": column >= instant,
+                "lt": column < instant,
+                "le": column <= instant,
+                "eq": column == instant,
+            }[prefix]
+        )
+    where = and_(*conditions)
+    total = (await conn.execute(select(func.count()).select_from(table).where(where))).scalar_one()
+    rows = await conn.execute(
+        select(table)
+        .where(where)
+        .order_by(table.c.last_updated, table.c.id)
+        .limit(query.count)
+        .offset(query.offset)
+    )
+    return int(total), [_to_stored(row) for row in rows]
+
+
+def resources_of(bundle: dict[str, Any]) -> Iterable[dict[str, Any]]:
+    return (entry["resource"] for entry in bundle.get("entry", []))
