@@ -35,6 +35,7 @@ from gateway.config import AnyDestination, GatewayConfig
 from gateway.context import Clock
 from gateway.intake.service import data_labels
 from gateway.logging import get_logger
+from gateway.notify import task_changed
 from gateway.retry import RetryPolicy
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, delivery_attempts, referrals
@@ -258,7 +259,12 @@ class DeliveryWorker:
             )
             if claim.task_id:
                 await _set_task_status(
-                    conn, claim.task_id, "cancelled", "Consent no longer allows sending it.", now
+                    conn,
+                    claim.referral_id,
+                    claim.task_id,
+                    "cancelled",
+                    "Consent no longer allows sending it.",
+                    now,
                 )
             await _refresh_referral_status(conn, claim.referral_id, now)
         log.info("delivery.withheld", delivery_id=claim.delivery_id, referral_id=claim.referral_id)
@@ -349,7 +355,7 @@ class DeliveryWorker:
             conn, claim, started, now, "delivered", receipt.status_code, receipt.detail
         )
         if claim.task_id:
-            await _publish_task(conn, claim.task_id, receipt, now)
+            await _publish_task(conn, claim.referral_id, claim.task_id, receipt, now)
         await self.audit.disclosure(
             conn,
             referral_id=claim.referral_id,
@@ -430,7 +436,7 @@ def _with_task(bundle: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _publish_task(
-    conn: AsyncConnection, task_id: str, receipt: Receipt, now: datetime
+    conn: AsyncConnection, referral_id: str, task_id: str, receipt: Receipt, now: datetime
 ) -> None:
     stored = await fhir_store.read(conn, "Task", task_id)
     if stored is None or stored.published:
@@ -444,13 +450,22 @@ async def _publish_task(
             *body.get("identifier", []),
             {"system": "urn:referral-gateway:remote-task", "value": remote},
         ]
-    await fhir_store.update_resource(
+    updated = await fhir_store.update_resource(
         conn, body, now=now, expected_version=stored.version_id, published=True
     )
+    if updated is not None:
+        await task_changed(
+            conn, referral_id=referral_id, task=updated, previous_status=None, now=now
+        )
 
 
 async def _set_task_status(
-    conn: AsyncConnection, task_id: str, status: str, reason: str, now: datetime
+    conn: AsyncConnection,
+    referral_id: str,
+    task_id: str,
+    status: str,
+    reason: str,
+    now: datetime,
 ) -> None:
     stored = await fhir_store.read(conn, "Task", task_id)
     if stored is None:
@@ -461,7 +476,17 @@ async def _set_task_status(
         "statusReason": {"text": reason},
         "lastModified": now.isoformat().replace("+00:00", "Z"),
     }
-    await fhir_store.update_resource(conn, body, now=now, expected_version=stored.version_id)
+    updated = await fhir_store.update_resource(
+        conn, body, now=now, expected_version=stored.version_id
+    )
+    if updated is not None:
+        await task_changed(
+            conn,
+            referral_id=referral_id,
+            task=updated,
+            previous_status=stored.body.get("status"),
+            now=now,
+        )
 
 
 async def _refresh_referral_status(conn: AsyncConnection, referral_id: str, now: datetime) -> None:

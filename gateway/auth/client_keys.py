@@ -137,4 +137,4 @@ class ClientKeyResolver:
             return parse_key_set(client.jwks)
         if client.jwks_uri is not None:
             return await self._jwks_cache.get(client.jwks_uri, kid=kid)
-        pass
+        raise KeysUnavailable("client has no registered keys")
