@@ -57,7 +57,7 @@ from gateway.store import fhir_store
 from gateway.store.clients import DatabaseClientRegistry, DatabaseJtiStore, sync_config_clients
 from gateway.store.db import create_engine, migrate
 from gateway.tasks import destination_organization
-from gateway.worker import DeliveryWorker
+from gateway.worker import DeliveryWorker, WorkerTuning
 
 VERSION = "0.1.0"
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
@@ -287,6 +287,7 @@ def build_gateway(
         policy=retry_policy or RetryPolicy(),
         worker_id=worker_id or f"{socket.gethostname()}:{os.getpid()}",
         public_url=settings.public_url,
+        tuning=WorkerTuning.from_settings(settings),
     )
     wake = asyncio.Event()
     gateway = Gateway(
@@ -316,7 +317,8 @@ def build_gateway(
 
 
 def create_app(gateway: Gateway) -> FastAPI:
-    from gateway.api import fhir, health, referrals, triage
+    from gateway.api import consents, fhir, health, patients, referrals, triage
+    from gateway.api import operations as operations_api
     from gateway.api.errors import install_error_handlers
     from gateway.api.limits import ConcurrencyLimit
     from gateway.auth.router import build_auth_router
@@ -346,6 +348,9 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(build_auth_router(gateway.services.token_service))
     app.include_router(triage.router)
     app.include_router(referrals.router)
+    app.include_router(consents.router)
+    app.include_router(patients.router)
     app.include_router(fhir.router)
     app.include_router(health.router)
+    app.include_router(operations_api.router)
     return app

@@ -49,3 +49,8 @@ def _problems(resource_type: str, resource: dict[str, Any]) -> list[str]:
             for error in exc.errors()
         ]
     return []
+
+
+def validate_resource(resource: dict[str, Any]) -> list[str]:
+    """Problems with one resource against the R4B models (empty = valid)."""
+    return _problems(str(resource.get("resourceType")), resource)

@@ -11,10 +11,16 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from gateway.intake.validate import expression
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from gateway.errors import AuthenticationRequired, GatewayError, InvalidInput, Issue
+from gateway.errors import (
+    AuthenticationRequired,
+    GatewayError,
+    InsufficientScope,
+    InvalidInput,
+    Issue,
+)
+from gateway.intake.validate import expression
 from gateway.json import FhirJSONResponse
 from gateway.logging import get_logger
 
@@ -55,6 +61,8 @@ def error_response(error: GatewayError) -> Response:
     headers = {}
     if isinstance(error, AuthenticationRequired):
         headers["WWW-Authenticate"] = f'Bearer realm="gateway", error="{error.error}"'
+    elif isinstance(error, InsufficientScope):
+        headers["WWW-Authenticate"] = 'Bearer realm="gateway", error="insufficient_scope"'
     return FhirJSONResponse(
         operation_outcome(error.issues, error.issue_code),
         status_code=error.status_code,

@@ -68,9 +68,7 @@ def _network(address: str) -> dict[str, Any]:
     return {"address": address, "type": kind}
 
 
-def _agent(
-    kind: dict[str, str], party: Party, *, requestor: bool, **extra: Any
-) -> dict[str, Any]:
+def _agent(kind: dict[str, str], party: Party, *, requestor: bool, **extra: Any) -> dict[str, Any]:
     agent: dict[str, Any] = {"type": {"coding": [kind]}, "who": party.who, "requestor": requestor}
     if party.network:
         agent["network"] = _network(party.network)
@@ -411,8 +409,9 @@ def patient_erasure(
         gateway=gateway,
         agents=[
             _agent(_coding(DCM, "110150", "Application"), requester, requestor=True),
-            _agent(_coding(PROVENANCE_PARTICIPANT, "custodian", "Custodian"), gateway,
-                   requestor=False),
+            _agent(
+                _coding(PROVENANCE_PARTICIPANT, "custodian", "Custodian"), gateway, requestor=False
+            ),
         ],
         entities=[
             patient_entity(pseudonymised_patient),
@@ -462,3 +461,151 @@ def accounting_row(event: dict[str, Any]) -> dict[str, Any] | None:
         "purpose": purposes,
         "outcome": event.get("outcome"),
     }
+
+
+def consent_recorded(
+    *,
+    recorded: str,
+    gateway: Party,
+    client: Party,
+    patient: dict[str, Any],
+    consent: dict[str, Any],
+    action: str,
+    revoked: bool = False,
+) -> dict[str, Any]:
+    """A Consent was filed (``action`` C) or changed (U) through the FHIR API."""
+    interaction = "create" if action == "C" else "update"
+    return _event(
+        event_type=_coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
+        subtype=[_coding(RESTFUL_INTERACTION, interaction, interaction)],
+        action=action,
+        recorded=recorded,
+        outcome=SUCCESS,
+        outcome_desc="Consent withdrawn by the person" if revoked else None,
+        gateway=gateway,
+        agents=[
+            _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
+            _agent(_coding(DCM, "110153", "Source Role ID"), gateway, requestor=False),
+        ],
+        entities=[
+            patient_entity(patient),
+            data_entity(consent),
+        ],
+    )
+
+
+# The crisis path (docs/crisis.md): acknowledgements, escalations and reviews of
+# emergency disclosures. BALP has no profile for these workflow events; they keep the
+# BALP shape with DICOM event types and a gateway subtype (GATEWAY_SUBTYPE).
+GATEWAY_SUBTYPE = "urn:referral-gateway:audit-subtype"
+
+
+def _human(name: str) -> Party:
+    return Party(who={"display": name})
+
+
+def crisis_acknowledged(
+    *,
+    recorded: str,
+    gateway: Party,
+    client: Party,
+    person: str,
+    crisis_service: Party,
+    patient: dict[str, Any],
+    referral: dict[str, Any],
+) -> dict[str, Any]:
+    """A person acknowledged a crisis referral (DCM 110109 Order Record, action U)."""
+    return _event(
+        event_type=_coding(DCM, "110109", "Order Record"),
+        subtype=[_coding(GATEWAY_SUBTYPE, "crisis-acknowledged", "Crisis referral acknowledged")],
+        action="U",
+        recorded=recorded,
+        outcome=SUCCESS,
+        gateway=gateway,
+        agents=[
+            _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
+            _agent(_coding(SECURITY_ROLE, "humanuser", "human user"), _human(person),
+                   requestor=True),
+            _agent(_coding(PARTICIPATION_TYPE, "IRCP", "information recipient"), crisis_service,
+                   requestor=False),
+        ],
+        entities=[patient_entity(patient), data_entity(referral)],
+    )
+
+
+def crisis_escalated(
+    *,
+    recorded: str,
+    gateway: Party,
+    contact: Party | None,
+    patient: dict[str, Any],
+    referral: dict[str, Any],
+    step: int,
+    reason: str,
+    succeeded: bool,
+    outcome_desc: str,
+) -> dict[str, Any]:
+    """An escalation step for an unacknowledged crisis referral (DCM 110109, action E).
+
+    ``contact`` is the escalation contact notified, or ``None`` for an alert to the
+    operators watching the crisis desk; ``succeeded`` is false when the webhook failed.
+    """
+    agents = [_agent(_coding(DCM, "110153", "Source Role ID"), gateway, requestor=True)]
+    if contact is not None:
+        agents.append(
+            _agent(_coding(DCM, "110152", "Destination Role ID"), contact, requestor=False)
+        )
+    return _event(
+        event_type=_coding(DCM, "110109", "Order Record"),
+        subtype=[_coding(GATEWAY_SUBTYPE, "crisis-escalated", "Crisis referral escalated")],
+        action="E",
+        recorded=recorded,
+        outcome=SUCCESS if succeeded else MINOR_FAILURE,
+        outcome_desc=outcome_desc,
+        gateway=gateway,
+        agents=agents,
+        entities=[
+            patient_entity(patient),
+            data_entity(
+                referral, detail=[_detail("step", str(step)), _detail("reason", reason)]
+            ),
+        ],
+    )
+
+
+def emergency_disclosure_reviewed(
+    *,
+    recorded: str,
+    gateway: Party,
+    client: Party,
+    person: str,
+    patient: dict[str, Any] | None,
+    audit_entry: dict[str, Any],
+) -> dict[str, Any]:
+    """An operator reviewed an emergency disclosure (DCM 110101 Audit Log Used, action E)."""
+    entities = [patient_entity(patient)] if patient else []
+    entities.append(
+        {
+            "what": audit_entry,
+            "type": _coding(ENTITY_TYPE, "2", "System Object"),
+            "role": _coding(OBJECT_ROLE, "13", "Security Resource"),
+        }
+    )
+    return _event(
+        event_type=_coding(DCM, "110101", "Audit Log Used"),
+        subtype=[
+            _coding(
+                GATEWAY_SUBTYPE, "emergency-disclosure-reviewed", "Emergency disclosure reviewed"
+            )
+        ],
+        action="E",
+        recorded=recorded,
+        outcome=SUCCESS,
+        gateway=gateway,
+        agents=[
+            _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
+            _agent(_coding(SECURITY_ROLE, "humanuser", "human user"), _human(person),
+                   requestor=True),
+        ],
+        entities=entities,
+    )

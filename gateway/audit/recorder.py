@@ -221,6 +221,34 @@ class AuditRecorder(AuthAuditSink):
             patient_id=patient_id,
         )
 
+    async def consent_recorded(
+        self,
+        conn: AsyncConnection,
+        *,
+        consent_id: str,
+        patient_id: str,
+        client_id: str,
+        action: str,
+        now: datetime,
+        revoked: bool = False,
+    ) -> None:
+        entry = balp.consent_recorded(
+            recorded=_instant(now),
+            gateway=self.gateway,
+            client=client_party(client_id),
+            patient=patient_ref(patient_id),
+            consent={"reference": f"Consent/{consent_id}"},
+            action=action,
+            revoked=revoked,
+        )
+        await append_entry(
+            conn,
+            entry,
+            event_type="consent-revoked" if revoked else "consent-recorded",
+            now=now,
+            patient_id=patient_id,
+        )
+
     async def record(self, event: AuthEvent) -> None:
         """Token issued or refused (the authorization server's audit port)."""
         if event.action == "token.issued":
@@ -243,3 +271,102 @@ class AuditRecorder(AuthAuditSink):
             )
         async with self.engine.begin() as conn:
             await append_entry(conn, entry, event_type=event.action, now=event.at)
+
+    async def crisis_acknowledged(
+        self,
+        conn: AsyncConnection,
+        *,
+        referral_id: str,
+        patient_id: str,
+        destination: str,
+        person: str,
+        client_id: str,
+        now: datetime,
+    ) -> None:
+        """A person acknowledged a crisis delivery (the note is not audited: it is free text)."""
+        entry = balp.crisis_acknowledged(
+            recorded=_instant(now),
+            gateway=self.gateway,
+            client=client_party(client_id),
+            person=person,
+            crisis_service=recipient_party(destination),
+            patient=patient_ref(patient_id),
+            referral=_referral(referral_id),
+        )
+        await append_entry(
+            conn,
+            entry,
+            event_type="crisis-acknowledged",
+            now=now,
+            referral_id=referral_id,
+            patient_id=patient_id,
+        )
+
+    async def crisis_escalated(
+        self,
+        conn: AsyncConnection,
+        *,
+        referral_id: str,
+        patient_id: str,
+        contact: str | None,
+        step: int,
+        reason: str,
+        succeeded: bool,
+        outcome_desc: str,
+        now: datetime,
+    ) -> None:
+        """One escalation step: a contact notified (or not reached), or an operator alert."""
+        entry = balp.crisis_escalated(
+            recorded=_instant(now),
+            gateway=self.gateway,
+            contact=balp.Party(who={"display": contact}) if contact else None,
+            patient=patient_ref(patient_id),
+            referral=_referral(referral_id),
+            step=step,
+            reason=reason,
+            succeeded=succeeded,
+            outcome_desc=outcome_desc,
+        )
+        await append_entry(
+            conn,
+            entry,
+            event_type="crisis-escalated",
+            now=now,
+            referral_id=referral_id,
+            patient_id=patient_id,
+        )
+
+    async def emergency_disclosure_reviewed(
+        self,
+        conn: AsyncConnection,
+        *,
+        seq: int,
+        referral_id: str | None,
+        patient_id: str | None,
+        person: str,
+        client_id: str,
+        now: datetime,
+    ) -> None:
+        entry = balp.emergency_disclosure_reviewed(
+            recorded=_instant(now),
+            gateway=self.gateway,
+            client=client_party(client_id),
+            person=person,
+            patient=patient_ref(patient_id) if patient_id else None,
+            audit_entry={"identifier": {"system": AUDIT_SEQ_SYSTEM, "value": str(seq)}},
+        )
+        await append_entry(
+            conn,
+            entry,
+            event_type="disclosure-reviewed",
+            now=now,
+            referral_id=referral_id,
+            patient_id=patient_id,
+        )
+
+
+AUDIT_SEQ_SYSTEM = "urn:referral-gateway:audit-seq"
+
+
+def _referral(referral_id: str) -> dict[str, Any]:
+    return {"identifier": {"system": "urn:referral-gateway:referral", "value": referral_id}}

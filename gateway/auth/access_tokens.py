@@ -141,6 +141,8 @@ class TrustedIssuer:
     jwks_uri: str | None = None
     jwks: dict[str, Any] | None = None
     algorithms: frozenset[str] = ASYMMETRIC_ALGORITHMS
+    namespaced: bool = True
+    """Name its clients ``<issuer>#<client_id>`` so they never pass for a local client."""
 
     @classmethod
     def gateway(cls, signing_key: GatewaySigningKey, public_url: str) -> TrustedIssuer:
@@ -149,6 +151,7 @@ class TrustedIssuer:
             audience=public_url,
             jwks=signing_key.public_jwks(),
             algorithms=frozenset({signing_key.alg}),
+            namespaced=False,
         )
 
 
@@ -196,7 +199,7 @@ class AccessTokenVerifier:
             raise AccessTokenRejected("client_id_missing")
         token_id = claims.get("jti")
         return Principal(
-            client_id=client_id,
+            client_id=f"{issuer.issuer}#{client_id}" if issuer.namespaced else client_id,
             issuer=issuer.issuer,
             scopes=_granted_scopes(claims),
             token_id=token_id if isinstance(token_id, str) else None,

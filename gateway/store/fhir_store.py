@@ -12,9 +12,10 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 import orjson
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.tables import fhir_resources, resource_identifiers
@@ -78,6 +79,45 @@ async def find_by_identifier(
     return [row[0] for row in rows]
 
 
+REFRESHED_ON_MATCH = frozenset({"Patient"})
+"""Types whose existing match takes the newer content (the freshest contact details)."""
+
+
+async def _refresh(
+    conn: AsyncConnection, rtype: str, resource_id: str, resource: dict[str, Any], now: datetime
+) -> dict[str, Any]:
+    """Update a matched resource with new content, keeping identifiers it had."""
+    current = await read(conn, rtype, resource_id)
+    assert current is not None
+    identifiers = list(resource.get("identifier") or [])
+    for ident in current.body.get("identifier") or []:
+        if ident not in identifiers:
+            identifiers.append(ident)
+    body = {**resource, "id": resource_id, "identifier": identifiers}
+    updated = await update_resource(conn, body, now=now, expected_version=current.version_id)
+    if updated is None:
+        raise RuntimeError(f"{rtype}/{resource_id} changed during the transaction")
+    await replace_identifiers(conn, rtype, resource_id, updated)
+    return updated
+
+
+async def replace_identifiers(
+    conn: AsyncConnection, rtype: str, resource_id: str, resource: dict[str, Any]
+) -> None:
+    await conn.execute(
+        delete(resource_identifiers).where(
+            resource_identifiers.c.resource_type == rtype,
+            resource_identifiers.c.resource_id == resource_id,
+        )
+    )
+    rows = [
+        {"resource_type": rtype, "resource_id": resource_id, "system": s, "value": v}
+        for s, v in _identifiers(resource)
+    ]
+    if rows:
+        await conn.execute(insert(resource_identifiers), rows)
+
+
 @dataclass(frozen=True)
 class TransactionResult:
     references: dict[str, str]
@@ -100,6 +140,7 @@ async def store_transaction(
     """Store every entry of a transaction Bundle; existing matches of ``ifNoneExist`` are reused."""
     references: dict[str, str] = {}
     to_create: list[tuple[str, str, dict[str, Any]]] = []
+    to_refresh: list[tuple[str, str, dict[str, Any]]] = []
     for entry in bundle.get("entry", []):
         resource = entry["resource"]
         rtype = resource["resourceType"]
@@ -108,9 +149,11 @@ async def store_transaction(
         condition = (entry.get("request") or {}).get("ifNoneExist")
         if condition and condition.startswith("identifier="):
             system, _, value = condition.removeprefix("identifier=").partition("|")
-            existing = await find_by_identifier(conn, rtype, system, value)
+            existing = await find_by_identifier(conn, rtype, unquote(system), unquote(value))
             if existing:
                 references[full_url] = f"{rtype}/{existing[0]}"
+                if rtype in REFRESHED_ON_MATCH:
+                    to_refresh.append((rtype, existing[0], resource))
                 continue
         references[full_url] = f"{rtype}/{local_id}"
         to_create.append((rtype, local_id, resource))
@@ -143,6 +186,8 @@ async def store_transaction(
             {"resource_type": rtype, "resource_id": local_id, "system": s, "value": v}
             for s, v in _identifiers(body)
         )
+    for rtype, existing_id, resource in to_refresh:
+        stored[f"{rtype}/{existing_id}"] = await _refresh(conn, rtype, existing_id, resource, now)
     if rows:
         await conn.execute(insert(fhir_resources), rows)
     if ident_rows:

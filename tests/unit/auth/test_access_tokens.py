@@ -149,7 +149,7 @@ async def test_garbage_is_rejected_as_malformed() -> None:
 
 async def test_external_issuer_token_with_space_separated_scope() -> None:
     principal = await verifier().verify(idp_token({"scope": "system/Task.rs openid"}))
-    assert principal.client_id == "ext"
+    assert principal.client_id == f"{IDP}#ext"  # never mistaken for a local client "ext"
     assert principal.issuer == IDP
     assert str(principal.scopes) == "system/Task.rs"
     assert not principal.is_operator
@@ -158,7 +158,7 @@ async def test_external_issuer_token_with_space_separated_scope() -> None:
 async def test_external_issuer_token_with_scp_list_and_sub_only() -> None:
     claims = {"scp": ["system/ServiceRequest.c", "system/Task.read"], "client_id": None}
     principal = await verifier().verify(idp_token({**claims, "sub": "ext-sub"}))
-    assert principal.client_id == "ext-sub"
+    assert principal.client_id == f"{IDP}#ext-sub"
     assert str(principal.scopes) == "system/ServiceRequest.c system/Task.rs"
 
 

@@ -70,24 +70,33 @@ async def test_same_triage_id_from_another_client_is_a_new_referral(tmp_path: Pa
     ("mutate", "expression"),
     [
         (lambda b: b["assessments"][0]["answers"].__setitem__(3, 4), "assessments[0].answers[3]"),
-        (lambda b: b["assessments"][0]["answers"].__setitem__(0, True), "assessments[0].answers[0]"),
+        (
+            lambda b: b["assessments"][0]["answers"].__setitem__(0, True),
+            "assessments[0].answers[0]",
+        ),
         (lambda b: b["assessments"][0]["answers"].pop(), "assessments[0].answers"),
         (lambda b: b["assessments"][0].__setitem__("total", 99), "assessments[0].total"),
-        (lambda b: b["assessments"][1].__setitem__("instrument", "phq-99"),
-         "assessments[1].instrument"),
+        (
+            lambda b: b["assessments"][1].__setitem__("instrument", "phq-99"),
+            "assessments[1].instrument",
+        ),
         (lambda b: b["risk"].__setitem__("level", "severe"), "risk.level"),
         (lambda b: b["risk"].__setitem__("confidence", 1.5), "risk.confidence"),
         (lambda b: b["request"].__setitem__("pathway", "spa"), "request.pathway"),
         (lambda b: b.pop("triage_id"), "triage_id"),
         (lambda b: b["patient"].__setitem__("identifiers", []), "patient.identifiers"),
-        (lambda b: b["patient"].__setitem__("favourite_colour", "blue"),
-         "patient.favourite_colour"),
+        (
+            lambda b: b["patient"].__setitem__("favourite_colour", "blue"),
+            "patient.favourite_colour",
+        ),
         (lambda b: b["consent"].__setitem__("expires", "2020-01-01"), "consent.expires"),
         (lambda b: b.__setitem__("submitted_at", "yesterday"), "submitted_at"),
     ],
 )
 async def test_bad_input_is_422_naming_the_field_and_stores_nothing(
-    tmp_path: Path, mutate, expression: str  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    mutate,
+    expression: str,  # type: ignore[no-untyped-def]
 ) -> None:
     body = triage()
     mutate(body)
@@ -129,14 +138,22 @@ async def test_one_transaction_stores_referral_resources_audit_and_outbox(tmp_pa
         assert await _count(h.gateway, deliveries) == 2  # inbox + the safety crisis route
         async with h.gateway.engine.connect() as conn:
             events = sorted(
-                row[0] for row in await conn.execute(
+                row[0]
+                for row in await conn.execute(
                     select(audit_log.c.event_type).where(audit_log.c.referral_id.is_not(None))
                 )
             )
             assert events == ["consent-decision", "consent-decision", "import"]
             types = {row[0] for row in await conn.execute(select(fhir_resources.c.resource_type))}
-        assert {"Patient", "ServiceRequest", "Task", "Consent", "Observation",
-                "QuestionnaireResponse", "RiskAssessment"} <= types
+        assert {
+            "Patient",
+            "ServiceRequest",
+            "Task",
+            "Consent",
+            "Observation",
+            "QuestionnaireResponse",
+            "RiskAssessment",
+        } <= types
 
 
 async def test_referral_view_shows_routing_why_and_delivery(tmp_path: Path) -> None:
