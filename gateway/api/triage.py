@@ -6,13 +6,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from gateway.intake.schema import TriageSubmission
 from sqlalchemy.exc import IntegrityError
 
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
 from gateway.errors import PayloadTooLarge
+from gateway.intake.schema import TriageSubmission
 from gateway.logging import get_logger
 from gateway.services import Services
 

@@ -108,7 +108,7 @@ class ClientAssertionValidator:
         if not isinstance(issuer, str) or not issuer:
             raise InvalidClient("iss_missing")
         if claims.get("sub") != issuer:
-            pass
+            raise InvalidClient("sub_not_iss")
         client = await self._clients.get(issuer)
         if client is None:
             raise InvalidClient("client_unknown")

@@ -50,8 +50,10 @@ class AuthEvent:
     reason: str | None = None
     """The precise internal reason, for operators only."""
     scope: str | None = None
+    """Granted scope when issued; the scope requested (if any) when refused."""
     token_id: str | None = None
     """``jti`` of the access token issued."""
+    expires_in: int | None = None
 
 
 class AuthAuditSink(ABC):

@@ -41,6 +41,7 @@ GRANT_TYPE = "client_credentials"
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 FORM_MEDIA_TYPE = "application/x-www-form-urlencoded"
 MAX_FORM_BYTES = 64 * 1024
+MAX_AUDITED_SCOPE_CHARS = 1000
 TOKEN_PARAMETERS = ("grant_type", "client_assertion_type", "client_assertion", "scope")
 
 
@@ -119,8 +120,10 @@ class TokenService:
         """Answer one token request; raise an ``OAuthError`` (already audited) on refusal."""
         now = self._clock()
         claimed: str | None = None
+        requested_scope: str | None = None
         try:
             request = read_token_request(read_form(content_type, body))
+            requested_scope = request.scope[:MAX_AUDITED_SCOPE_CHARS]
             claimed = claimed_client_id(request.client_assertion)
             authenticated = await self._validator.authenticate(request.client_assertion, now=now)
             claimed = authenticated.client.client_id
@@ -133,6 +136,7 @@ class TokenService:
                     client_id=claimed,
                     error=refusal.error,
                     reason=refusal.reason,
+                    scope=requested_scope,
                 )
             )
             raise
@@ -152,6 +156,7 @@ class TokenService:
                 client_id=authenticated.client.client_id,
                 scope=issued.scope,
                 token_id=issued.token_id,
+                expires_in=issued.expires_in,
             )
         )
         return issued
@@ -177,7 +182,7 @@ class TokenService:
             "token_endpoint_auth_methods_supported": ["private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
             "scopes_supported": self._scopes_supported,
-            "response_types_supported": ["token"],
+            "response_types_supported": [],  # no authorization endpoint, so none apply
             "capabilities": ["client-confidential-asymmetric", "permission-v2"],
         }
 

@@ -65,7 +65,7 @@ async def migrate(engine: AsyncEngine) -> None:
     """Apply every Alembic migration not yet applied."""
 
     def upgrade(connection: Connection) -> None:
-        command.upgrade(_alembic_config(connection), "head")
+        command.upgrade(_alembic_config(connection), "heads")
 
     async with engine.begin() as conn:
         await conn.run_sync(upgrade)

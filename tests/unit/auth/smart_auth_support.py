@@ -61,7 +61,7 @@ def rsa_key(kid: str = "rsa-1") -> RSAKey:
 
 
 def ec_key(kid: str = "ec-1", curve: str = "P-384") -> ECKey:
-    return ECKey.generate_key(curve, parameters={"kid": kid})  # type: ignore[arg-type]
+    return ECKey.generate_key(curve, parameters={"kid": kid})
 
 
 def public_jwks(*keys: Key) -> dict[str, Any]:

@@ -91,7 +91,7 @@ async def test_smart_configuration_lists_what_smart_requires(rig: Rig) -> None:
         "token_endpoint_auth_methods_supported": ["private_key_jwt"],
         "token_endpoint_auth_signing_alg_values_supported": ["RS384", "ES384"],
         "scopes_supported": ["system/ServiceRequest.c", "system/ServiceRequest.r"],
-        "response_types_supported": ["token"],
+        "response_types_supported": [],
         "capabilities": ["client-confidential-asymmetric", "permission-v2"],
     }
 
@@ -117,6 +117,7 @@ async def test_token_issued_for_a_valid_assertion(rig: Rig) -> None:
     assert (principal.client_id, principal.token_id) == (CLIENT_ID, "tok-0")
     [event] = rig.audit.events
     assert (event.action, event.client_id, event.token_id) == ("token.issued", CLIENT_ID, "tok-0")
+    assert (event.scope, event.expires_in) == ("system/ServiceRequest.c", 300)
     assert body["access_token"] not in repr(event)
 
 
@@ -204,7 +205,9 @@ async def test_malformed_scope_is_invalid_scope(rig: Rig) -> None:
 async def test_scope_not_granted_to_the_client_is_invalid_scope(rig: Rig) -> None:
     response = await rig.token(scope="system/ServiceRequest.c system/Patient.d")
     assert_oauth_error(response, 400, "invalid_scope")
-    assert rig.audit.events[0].reason == "scope_not_granted:system/Patient.d"
+    [event] = rig.audit.events
+    assert event.reason == "scope_not_granted:system/Patient.d"
+    assert event.scope == "system/ServiceRequest.c system/Patient.d"
 
 
 async def test_a_malformed_registered_scope_does_not_spoil_the_others(rig: Rig) -> None:

@@ -158,6 +158,10 @@ async def test_exp_not_a_number_is_refused() -> None:
     assert await refusal(sign(RSA, assertion_claims(exp="soon"), alg="RS384")) == "exp_invalid"
 
 
+async def test_exp_out_of_range_is_refused() -> None:
+    assert await refusal(sign(RSA, assertion_claims(exp=10**20), alg="RS384")) == "exp_invalid"
+
+
 async def test_exp_past_beyond_clock_skew_is_refused() -> None:
     past = int((NOW - timedelta(seconds=61)).timestamp())
     assert await refusal(sign(RSA, assertion_claims(exp=past), alg="RS384")) == "exp_past"
