@@ -111,6 +111,10 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     logging.basicConfig(
         level=logging.WARNING, stream=stream or sys.stderr, format="%(name)s %(levelname)s"
     )
+    # httpx logs every URL at INFO (a search URL can carry an identifier); the
+    # database drivers log statements at DEBUG. None of that belongs in our logs.
+    for noisy in ("httpx", "httpcore", "aiosqlite", "asyncpg", "sqlalchemy", "uvicorn.access"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> Any:

@@ -1,0 +1,47 @@
+"""Print the OpenAPI document of the app (``make openapi`` writes openapi/openapi.json).
+
+A test compares the committed file with what the app serves, so the document a
+client reads never drifts from the code.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from gateway.bootstrap import DEFAULT_CONFIG, build_gateway, create_app
+from gateway.config import load_config
+from gateway.settings import Settings
+
+
+def openapi_document() -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        key = Path(tmp) / "key.pem"
+        key.write_bytes(
+            ec.generate_private_key(ec.SECP384R1()).private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            )
+        )
+        settings = Settings(
+            env="test", database_url=f"sqlite+aiosqlite:///{tmp}/openapi.db",
+            signing_key_file=key, run_worker=False,
+        )
+        gateway = build_gateway(settings, load_config(DEFAULT_CONFIG))
+        document: dict[str, Any] = create_app(gateway).openapi()
+    return document
+
+
+def render(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, sort_keys=True) + "\n"
+
+
+if __name__ == "__main__":
+    sys.stdout.write(render(openapi_document()))
