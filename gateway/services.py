@@ -18,6 +18,7 @@ from gateway.auth.access_tokens import AccessTokenVerifier
 from gateway.auth.token_endpoint import TokenService
 from gateway.config import GatewayConfig
 from gateway.context import Clock, IdFactory
+from gateway.intake.batcher import IntakeBatcher
 from gateway.intake.service import IntakeService
 from gateway.metrics import Metrics
 from gateway.settings import Settings
@@ -32,6 +33,7 @@ class Services:
     new_id: IdFactory
     audit: AuditRecorder
     intake: IntakeService
+    intake_batcher: IntakeBatcher
     token_service: TokenService
     token_verifier: AccessTokenVerifier
     metrics: Metrics

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy.exc import IntegrityError
 
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import Principal
@@ -17,7 +16,7 @@ from gateway.logging import get_logger
 from gateway.services import Services
 
 router = APIRouter(tags=["intake"])
-log = get_logger("services.intake")
+log = get_logger("gateway.intake")
 
 _BODY = {
     "requestBody": {
@@ -66,12 +65,7 @@ async def submit_triage_result(
     principal: Annotated[Principal, Depends(Authenticator("system/ServiceRequest.c"))],
 ) -> Response:
     body = await read_limited(request, services.settings.max_body_bytes)
-    try:
-        async with services.engine.begin() as conn:
-            accepted = await services.intake.accept(conn, body, principal.client_id)
-    except IntegrityError:
-        async with services.engine.begin() as conn:  # lost a race with an identical twin
-            accepted = await services.intake.accept(conn, body, principal.client_id)
+    accepted = await services.intake_batcher.submit(body, principal.client_id)
     if not accepted.replayed:
         services.wake_worker()
         log.info(

@@ -8,6 +8,7 @@ with several workers. An audit entry is committed with the change it records.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +43,51 @@ def patient_ref(patient_id: str) -> dict[str, Any]:
     return {"reference": f"Patient/{patient_id}"}
 
 
+@dataclass(frozen=True)
+class PendingEntry:
+    """An AuditEvent waiting for its place in the chain."""
+
+    entry: dict[str, Any]
+    event_type: str
+    referral_id: str | None = None
+    patient_id: str | None = None
+
+
+async def append_entries(
+    conn: AsyncConnection, pending: list[PendingEntry], *, now: datetime
+) -> int:
+    """Chain ``pending`` after the current head, in order; returns the last sequence number."""
+    head_row = (
+        await conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update())
+    ).first()
+    head = chain.Head(head_row.seq, bytes.fromhex(head_row.chain_hash)) if head_row else None
+    rows = []
+    for item in pending:
+        link = chain.append(head, item.entry)
+        head = chain.Head(link.seq, link.chain_hash)
+        rows.append(
+            {
+                "seq": link.seq,
+                "recorded_at": now,
+                "event_type": item.event_type,
+                "referral_id": item.referral_id,
+                "patient_id": item.patient_id,
+                "entry": chain.canonical(item.entry),
+                "leaf_hash": link.leaf_hash.hex(),
+                "chain_hash": link.chain_hash.hex(),
+            }
+        )
+    if head is None:
+        return 0
+    await conn.execute(insert(audit_log), rows)
+    values = {"seq": head.seq, "chain_hash": head.chain_hash.hex()}
+    if head_row is None:
+        await conn.execute(insert(audit_head).values(id=1, **values))
+    else:
+        await conn.execute(update(audit_head).where(audit_head.c.id == 1).values(**values))
+    return head.seq
+
+
 async def append_entry(
     conn: AsyncConnection,
     entry: dict[str, Any],
@@ -51,35 +97,10 @@ async def append_entry(
     referral_id: str | None = None,
     patient_id: str | None = None,
 ) -> int:
-    """Chain ``entry`` after the current head; returns its sequence number."""
-    head_row = (
-        await conn.execute(select(audit_head).where(audit_head.c.id == 1).with_for_update())
-    ).first()
-    head = chain.Head(head_row.seq, bytes.fromhex(head_row.chain_hash)) if head_row else None
-    link = chain.append(head, entry)
-    await conn.execute(
-        insert(audit_log).values(
-            seq=link.seq,
-            recorded_at=now,
-            event_type=event_type,
-            referral_id=referral_id,
-            patient_id=patient_id,
-            entry=chain.canonical(entry),
-            leaf_hash=link.leaf_hash.hex(),
-            chain_hash=link.chain_hash.hex(),
-        )
+    """Chain one ``entry`` after the current head; returns its sequence number."""
+    return await append_entries(
+        conn, [PendingEntry(entry, event_type, referral_id, patient_id)], now=now
     )
-    if head_row is None:
-        await conn.execute(
-            insert(audit_head).values(id=1, seq=link.seq, chain_hash=link.chain_hash.hex())
-        )
-    else:
-        await conn.execute(
-            update(audit_head)
-            .where(audit_head.c.id == 1)
-            .values(seq=link.seq, chain_hash=link.chain_hash.hex())
-        )
-    return link.seq
 
 
 async def stored_entries(conn: AsyncConnection) -> Iterator[chain.StoredEntry]:
@@ -111,15 +132,9 @@ class AuditRecorder(AuthAuditSink):
             network=public_url,
         )
 
-    async def received(
-        self,
-        conn: AsyncConnection,
-        *,
-        referral_id: str,
-        patient_id: str,
-        client_id: str,
-        now: datetime,
-    ) -> None:
+    def received_entry(
+        self, *, referral_id: str, patient_id: str, client_id: str, now: datetime
+    ) -> PendingEntry:
         entry = balp.submission_received(
             recorded=_instant(now),
             gateway=self.gateway,
@@ -129,18 +144,10 @@ class AuditRecorder(AuthAuditSink):
                 {"identifier": {"system": "urn:referral-gateway:referral", "value": referral_id}}
             ],
         )
-        await append_entry(
-            conn,
-            entry,
-            event_type="import",
-            now=now,
-            referral_id=referral_id,
-            patient_id=patient_id,
-        )
+        return PendingEntry(entry, "import", referral_id, patient_id)
 
-    async def consent_decision(
+    def consent_decision_entry(
         self,
-        conn: AsyncConnection,
         decision: Decision,
         *,
         referral_id: str,
@@ -148,7 +155,7 @@ class AuditRecorder(AuthAuditSink):
         recipient: str,
         client_id: str,
         now: datetime,
-    ) -> None:
+    ) -> PendingEntry:
         entry = balp.consent_decision(
             recorded=_instant(now),
             gateway=self.gateway,
@@ -162,14 +169,28 @@ class AuditRecorder(AuthAuditSink):
             reason=decision.reason,
             purpose=decision.purpose,
         )
-        await append_entry(
-            conn,
-            entry,
-            event_type="consent-decision",
-            now=now,
+        return PendingEntry(entry, "consent-decision", referral_id, patient_id)
+
+    async def consent_decision(
+        self,
+        conn: AsyncConnection,
+        decision: Decision,
+        *,
+        referral_id: str,
+        patient_id: str,
+        recipient: str,
+        client_id: str,
+        now: datetime,
+    ) -> None:
+        pending = self.consent_decision_entry(
+            decision,
             referral_id=referral_id,
             patient_id=patient_id,
+            recipient=recipient,
+            client_id=client_id,
+            now=now,
         )
+        await append_entries(conn, [pending], now=now)
 
     async def disclosure(
         self,

@@ -12,6 +12,7 @@ nothing.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -163,6 +164,9 @@ class AccessTokenRejected(Exception):
         self.reason = reason
 
 
+VERIFIED_CACHE_SIZE = 4096
+
+
 class AccessTokenVerifier:
     """Verifies bearer tokens (RFC 6750) from the gateway or a trusted external issuer."""
 
@@ -182,8 +186,30 @@ class AccessTokenVerifier:
         self._clock = clock
         self._jwks_cache = jwks_cache
         self._leeway = leeway
+        self._verified: OrderedDict[str, tuple[Principal, datetime]] = OrderedDict()
 
     async def verify(self, token: str) -> Principal:
+        """The token's principal; a token verified before is trusted until its ``exp``.
+
+        The cache is keyed by the whole signed token, so it can only return what a
+        full verification returned for exactly these bytes (an ES384 verification
+        costs about as much as the rest of an intake request).
+        """
+        now = self._clock()
+        cached = self._verified.get(token)
+        if cached is not None:
+            principal, expires = cached
+            if now < expires:
+                self._verified.move_to_end(token)
+                return principal
+            del self._verified[token]
+        principal, expires = await self._verify_fully(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return principal
+
+    async def _verify_fully(self, token: str) -> tuple[Principal, datetime]:
         try:
             header, claims = unverified_parts(token)
         except MalformedJws as error:
@@ -198,12 +224,13 @@ class AccessTokenVerifier:
         if not isinstance(client_id, str) or not client_id:
             raise AccessTokenRejected("client_id_missing")
         token_id = claims.get("jti")
-        return Principal(
+        principal = Principal(
             client_id=f"{issuer.issuer}#{client_id}" if issuer.namespaced else client_id,
             issuer=issuer.issuer,
             scopes=_granted_scopes(claims),
             token_id=token_id if isinstance(token_id, str) else None,
         )
+        return principal, datetime.fromtimestamp(float(claims["exp"]), UTC) + self._leeway
 
     async def _verify_signature(
         self, token: str, header: dict[str, Any], issuer: TrustedIssuer

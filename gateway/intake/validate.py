@@ -92,9 +92,10 @@ def check_semantics(submission: TriageSubmission, *, today: date) -> dict[int, i
     consent = submission.consent
     if isinstance(consent, InlineConsent) and consent.expires and consent.expires < today:
         issues.append(Issue("consent.expires: is in the past", expression="consent.expires"))
-    if submission.patient.birth_date and submission.patient.birth_date > today.isoformat()[
-        : len(submission.patient.birth_date)
-    ]:
+    if (
+        submission.patient.birth_date
+        and submission.patient.birth_date > today.isoformat()[: len(submission.patient.birth_date)]
+    ):
         issues.append(
             Issue("patient.birth_date: is in the future", expression="patient.birth_date")
         )

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import orjson
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.store.tables import fhir_resources, resource_identifiers
@@ -41,17 +41,17 @@ def _identifiers(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
 
 
 def rewrite_references(node: Any, mapping: dict[str, str]) -> Any:
-    if isinstance(node, dict):
-        out = {}
-        for key, value in node.items():
-            if key == "reference" and isinstance(value, str) and value in mapping:
-                out[key] = mapping[value]
-            else:
-                out[key] = rewrite_references(value, mapping)
-        return out
-    if isinstance(node, list):
-        return [rewrite_references(item, mapping) for item in node]
-    return node
+    """A copy of ``node`` whose ``reference`` values found in ``mapping`` are replaced.
+
+    Done on the compact JSON bytes: ``"reference":"<old>"`` is an exact token there, so
+    an identifier that happens to hold the same uuid is left alone.
+    """
+    data = orjson.dumps(node)
+    for old, new in mapping.items():
+        token = b'"reference":' + orjson.dumps(old)
+        if token in data:
+            data = data.replace(token, b'"reference":' + orjson.dumps(new))
+    return orjson.loads(data)
 
 
 def _search_status(resource: dict[str, Any]) -> str | None:
@@ -83,22 +83,39 @@ REFRESHED_ON_MATCH = frozenset({"Patient"})
 """Types whose existing match takes the newer content (the freshest contact details)."""
 
 
-async def _refresh(
+async def refresh(
     conn: AsyncConnection, rtype: str, resource_id: str, resource: dict[str, Any], now: datetime
 ) -> dict[str, Any]:
-    """Update a matched resource with new content, keeping identifiers it had."""
+    """Update a matched resource with new content, keeping identifiers it had.
+
+    Nothing is written when the content is unchanged (a returning person with the
+    same details), and identifiers are re-indexed only when they changed.
+    """
     current = await read(conn, rtype, resource_id)
     assert current is not None
-    identifiers = list(resource.get("identifier") or [])
-    for ident in current.body.get("identifier") or []:
-        if ident not in identifiers:
-            identifiers.append(ident)
+    identifiers = merge_identifiers(resource.get("identifier"), current.body.get("identifier"))
     body = {**resource, "id": resource_id, "identifier": identifiers}
+    if _content(body) == _content(current.body):
+        return current.body
     updated = await update_resource(conn, body, now=now, expected_version=current.version_id)
     if updated is None:
         raise RuntimeError(f"{rtype}/{resource_id} changed during the transaction")
-    await replace_identifiers(conn, rtype, resource_id, updated)
+    if identifiers != current.body.get("identifier"):
+        await replace_identifiers(conn, rtype, resource_id, updated)
     return updated
+
+
+def merge_identifiers(*lists: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    merged: list[dict[str, Any]] = []
+    for identifiers in lists:
+        for ident in identifiers or []:
+            if ident not in merged:
+                merged.append(ident)
+    return merged
+
+
+def _content(resource: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in resource.items() if k != "meta"}
 
 
 async def replace_identifiers(
@@ -128,6 +145,105 @@ class TransactionResult:
     """The Patient the Bundle is about (an existing one when its identifier matched)."""
 
 
+def natural_key(entry: dict[str, Any]) -> tuple[str, str, str] | None:
+    """(type, system, value) an entry's ``ifNoneExist`` searches for.
+
+    None when there is no identifier condition, or when the identifier is the
+    entry's own fresh uuid, which cannot match anything stored.
+    """
+    condition = (entry.get("request") or {}).get("ifNoneExist") or ""
+    if not condition.startswith("identifier="):
+        return None
+    system, _, value = condition.removeprefix("identifier=").partition("|")
+    system, value = unquote(system), unquote(value)
+    if system == "urn:ietf:rfc:3986" and value == entry["fullUrl"]:
+        return None
+    return (entry["resource"]["resourceType"], system, value)
+
+
+async def conditional_matches(
+    conn: AsyncConnection, entries: list[dict[str, Any]]
+) -> dict[str, str]:
+    """fullUrl -> id of the stored resource each ``ifNoneExist`` matches, in ONE query."""
+    wanted: dict[tuple[str, str, str], list[str]] = {}
+    for entry in entries:
+        key = natural_key(entry)
+        if key is not None:
+            wanted.setdefault(key, []).append(entry["fullUrl"])
+    if not wanted:
+        return {}
+    ident = resource_identifiers
+    rows = await conn.execute(
+        select(ident.c.resource_type, ident.c.system, ident.c.value, ident.c.resource_id).where(
+            or_(
+                *(
+                    and_(ident.c.resource_type == t, ident.c.system == s, ident.c.value == v)
+                    for t, s, v in wanted
+                )
+            )
+        )
+    )
+    found: dict[str, str] = {}
+    for rtype, system, value, resource_id in rows:
+        for full_url in wanted[(rtype, system, value)]:
+            found.setdefault(full_url, resource_id)
+    return found
+
+
+class RowBuffer:
+    """New resources gathered for one ``executemany`` per table."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+        self.rows: list[dict[str, Any]] = []
+        self.identifier_rows: list[dict[str, Any]] = []
+
+    def add(
+        self,
+        resource: dict[str, Any],
+        *,
+        referral_id: str | None = None,
+        patient_id: str | None = None,
+        client_id: str | None = None,
+        owner: str | None = None,
+        published: bool = True,
+    ) -> dict[str, Any]:
+        """Queue ``resource`` (which carries its ``id``); returns it with ``meta``."""
+        body = with_meta(resource, 1, self.now)
+        rtype, rid = body["resourceType"], body["id"]
+        self.rows.append(
+            {
+                "resource_type": rtype,
+                "id": rid,
+                "version_id": 1,
+                "last_updated": self.now,
+                "referral_id": referral_id,
+                "patient_id": patient_id,
+                "client_id": client_id,
+                "status": _search_status(body),
+                "owner": owner,
+                "published": published,
+                "body": orjson.dumps(body),
+            }
+        )
+        self.identifier_rows.extend(
+            {"resource_type": rtype, "resource_id": rid, "system": s, "value": v}
+            for s, v in _identifiers(body)
+        )
+        return body
+
+    def extend(self, other: RowBuffer) -> None:
+        self.rows.extend(other.rows)
+        self.identifier_rows.extend(other.identifier_rows)
+
+    async def flush(self, conn: AsyncConnection) -> None:
+        if self.rows:
+            await conn.execute(insert(fhir_resources), self.rows)
+        if self.identifier_rows:
+            await conn.execute(insert(resource_identifiers), self.identifier_rows)
+        self.rows, self.identifier_rows = [], []
+
+
 async def store_transaction(
     conn: AsyncConnection,
     bundle: dict[str, Any],
@@ -136,62 +252,44 @@ async def store_transaction(
     referral_id: str | None,
     client_id: str | None,
     published: bool = True,
+    buffer: RowBuffer | None = None,
 ) -> TransactionResult:
-    """Store every entry of a transaction Bundle; existing matches of ``ifNoneExist`` are reused."""
-    references: dict[str, str] = {}
-    to_create: list[tuple[str, str, dict[str, Any]]] = []
-    to_refresh: list[tuple[str, str, dict[str, Any]]] = []
-    for entry in bundle.get("entry", []):
-        resource = entry["resource"]
-        rtype = resource["resourceType"]
-        full_url = entry["fullUrl"]
-        local_id = full_url.removeprefix("urn:uuid:")
-        condition = (entry.get("request") or {}).get("ifNoneExist")
-        if condition and condition.startswith("identifier="):
-            system, _, value = condition.removeprefix("identifier=").partition("|")
-            existing = await find_by_identifier(conn, rtype, unquote(system), unquote(value))
-            if existing:
-                references[full_url] = f"{rtype}/{existing[0]}"
-                if rtype in REFRESHED_ON_MATCH:
-                    to_refresh.append((rtype, existing[0], resource))
-                continue
-        references[full_url] = f"{rtype}/{local_id}"
-        to_create.append((rtype, local_id, resource))
+    """Store every entry of a transaction Bundle; existing matches of ``ifNoneExist`` are reused.
 
+    New rows go into ``buffer`` when one is given (the caller flushes it, together
+    with rows of its own); otherwise they are written before returning.
+    """
+    entries = bundle.get("entry", [])
+    matches = await conditional_matches(conn, entries)
+    references = {
+        entry["fullUrl"]: f"{entry['resource']['resourceType']}/"
+        + matches.get(entry["fullUrl"], entry["fullUrl"].removeprefix("urn:uuid:"))
+        for entry in entries
+    }
     patient_refs = [ref for ref in references.values() if ref.startswith("Patient/")]
     patient_id = patient_refs[0].split("/", 1)[1] if patient_refs else None
+    rows = buffer or RowBuffer(now)
     stored: dict[str, dict[str, Any]] = {}
-    rows: list[dict[str, Any]] = []
-    ident_rows: list[dict[str, Any]] = []
-    for rtype, local_id, resource in to_create:
-        body = rewrite_references({**resource, "id": local_id}, references)
-        body = with_meta(body, 1, now)
-        stored[f"{rtype}/{local_id}"] = body
-        rows.append(
-            {
-                "resource_type": rtype,
-                "id": local_id,
-                "version_id": 1,
-                "last_updated": now,
-                "referral_id": referral_id,
-                "patient_id": patient_id,
-                "client_id": client_id,
-                "status": _search_status(body),
-                "owner": None,
-                "published": published,
-                "body": orjson.dumps(body),
-            }
+    for entry in entries:
+        resource = entry["resource"]
+        local_ref = references[entry["fullUrl"]]
+        rtype, rid = local_ref.split("/", 1)
+        if entry["fullUrl"] in matches:
+            if rtype in REFRESHED_ON_MATCH:
+                stored[local_ref] = await refresh(
+                    conn, rtype, rid, rewrite_references(resource, references), now
+                )
+            continue
+        body = rewrite_references({**resource, "id": rid}, references)
+        stored[local_ref] = rows.add(
+            body,
+            referral_id=referral_id,
+            patient_id=patient_id,
+            client_id=client_id,
+            published=published,
         )
-        ident_rows.extend(
-            {"resource_type": rtype, "resource_id": local_id, "system": s, "value": v}
-            for s, v in _identifiers(body)
-        )
-    for rtype, existing_id, resource in to_refresh:
-        stored[f"{rtype}/{existing_id}"] = await _refresh(conn, rtype, existing_id, resource, now)
-    if rows:
-        await conn.execute(insert(fhir_resources), rows)
-    if ident_rows:
-        await conn.execute(insert(resource_identifiers), ident_rows)
+    if buffer is None:
+        await rows.flush(conn)
     return TransactionResult(references=references, resources=stored, patient_id=patient_id)
 
 
@@ -207,33 +305,16 @@ async def create_resource(
     published: bool = True,
 ) -> dict[str, Any]:
     """Insert one resource that already carries its ``id``; returns it with ``meta``."""
-    body = with_meta(resource, 1, now)
-    await conn.execute(
-        insert(fhir_resources).values(
-            resource_type=resource["resourceType"],
-            id=resource["id"],
-            version_id=1,
-            last_updated=now,
-            referral_id=referral_id,
-            patient_id=patient_id,
-            client_id=client_id,
-            status=_search_status(body),
-            owner=owner,
-            published=published,
-            body=orjson.dumps(body),
-        )
+    rows = RowBuffer(now)
+    body = rows.add(
+        resource,
+        referral_id=referral_id,
+        patient_id=patient_id,
+        client_id=client_id,
+        owner=owner,
+        published=published,
     )
-    idents = [
-        {
-            "resource_type": resource["resourceType"],
-            "resource_id": resource["id"],
-            "system": s,
-            "value": v,
-        }
-        for s, v in _identifiers(body)
-    ]
-    if idents:
-        await conn.execute(insert(resource_identifiers), idents)
+    await rows.flush(conn)
     return body
 
 

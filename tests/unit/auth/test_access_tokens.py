@@ -245,3 +245,23 @@ def test_issuer_configuration_is_checked() -> None:
 def test_signing_key_pem_that_is_not_a_key_is_refused() -> None:
     with pytest.raises(ValueError, match="PEM"):
         GatewaySigningKey.from_pem(b"-----BEGIN NOTHING-----")
+
+
+async def test_a_verified_token_is_remembered_only_until_it_expires() -> None:
+    clock = Clock()
+    checker = verifier(clock)
+    token = gateway_token()
+    first = await checker.verify(token)
+    assert await checker.verify(token) is first  # served from the cache
+    clock.now = NOW + timedelta(seconds=331)
+    with pytest.raises(AccessTokenRejected):
+        await checker.verify(token)
+
+
+async def test_a_tampered_token_is_not_served_from_the_cache() -> None:
+    checker = verifier()
+    token = gateway_token()
+    await checker.verify(token)
+    header, payload, signature = token.split(".")
+    with pytest.raises(AccessTokenRejected):
+        await checker.verify(f"{header}.{payload}.{signature[:-4]}AAAA")
