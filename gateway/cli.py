@@ -96,7 +96,10 @@ def serve(
 def run_worker(
     once: Annotated[bool, typer.Option(help="Deliver what is due, then exit.")] = False,
 ) -> None:
-    """Run the delivery worker alone (several may run against PostgreSQL)."""
+    """Run the background work without the API: deliveries, crisis watch, notifications.
+
+    Several may run against PostgreSQL; deliveries are claimed with SKIP LOCKED.
+    """
     from gateway.bootstrap import build_gateway
     from gateway.logging import configure_logging
 
@@ -115,7 +118,8 @@ def run_worker(
             if once:
                 await gateway.worker.drain()
             else:
-                await gateway.worker.run(stop, settings.worker_poll_seconds)
+                await gateway.start_worker(stop)
+                await stop.wait()
         finally:
             await gateway.close()
 

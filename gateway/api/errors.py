@@ -19,6 +19,7 @@ from gateway.errors import (
     InsufficientScope,
     InvalidInput,
     Issue,
+    MalformedRequest,
 )
 from gateway.intake.validate import expression
 from gateway.json import FhirJSONResponse
@@ -77,6 +78,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return error_response(MalformedRequest("The body is not valid JSON."))
         issues = [
             Issue(
                 f"{expression(e['loc'][1:] or e['loc'])}: {e['msg']}",

@@ -97,3 +97,14 @@ async def test_erasure_needs_patient_delete_scope(tmp_path: Path) -> None:
             f"/patients/{PERSON}", headers=await h.auth("operator", "system/*.rs")
         )
         assert response.status_code == 403
+
+
+async def test_an_operator_reading_the_record_is_an_accounted_disclosure(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as h:
+        await h.submit(triage())
+        await h.get("/fhir/Observation", client_id="operator")
+        await h.get("/fhir/Observation")  # the submitter reading its own: no disclosure
+        rows = (await h.get(f"/patients/{PERSON}/disclosures", client_id="operator")).json()
+        readers = [r for r in rows["disclosures"] if r["purpose"] == ["HOPERAT"]]
+        assert len(readers) == 1
+        assert readers[0]["recipient"]["identifier"]["value"] == "operator"
