@@ -276,3 +276,7 @@ def dlq_replay(delivery_id: Annotated[str, typer.Argument()]) -> None:
         typer.echo(f"gateway: {delivery_id} is not a dead letter", err=True)
         raise typer.Exit(1)
     typer.echo(f"queued {delivery_id} again")
+
+
+if __name__ == "__main__":
+    app()
