@@ -9,6 +9,7 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.crisis.view import crisis_sections
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, delivery_attempts, fhir_resources, referrals
 
@@ -74,6 +75,10 @@ async def load_referral(
                 else None,
             }
         )
+    # Crisis path (gateway.crisis): who acknowledged each crisis delivery, and escalations.
+    crisis = await crisis_sections(conn, delivery_rows, include_notes=client_id is None)
+    for delivery_view in delivery_views:
+        delivery_view.update(crisis.get(delivery_view["id"], {}))
     links = {"self": f"/referrals/{referral_id}"}
     resource_rows = await conn.execute(
         select(fhir_resources.c.resource_type, fhir_resources.c.id).where(

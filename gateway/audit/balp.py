@@ -524,10 +524,14 @@ def crisis_acknowledged(
         gateway=gateway,
         agents=[
             _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
-            _agent(_coding(SECURITY_ROLE, "humanuser", "human user"), _human(person),
-                   requestor=True),
-            _agent(_coding(PARTICIPATION_TYPE, "IRCP", "information recipient"), crisis_service,
-                   requestor=False),
+            _agent(
+                _coding(SECURITY_ROLE, "humanuser", "human user"), _human(person), requestor=True
+            ),
+            _agent(
+                _coding(PARTICIPATION_TYPE, "IRCP", "information recipient"),
+                crisis_service,
+                requestor=False,
+            ),
         ],
         entities=[patient_entity(patient), data_entity(referral)],
     )
@@ -566,9 +570,7 @@ def crisis_escalated(
         agents=agents,
         entities=[
             patient_entity(patient),
-            data_entity(
-                referral, detail=[_detail("step", str(step)), _detail("reason", reason)]
-            ),
+            data_entity(referral, detail=[_detail("step", str(step)), _detail("reason", reason)]),
         ],
     )
 
@@ -604,8 +606,9 @@ def emergency_disclosure_reviewed(
         gateway=gateway,
         agents=[
             _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
-            _agent(_coding(SECURITY_ROLE, "humanuser", "human user"), _human(person),
-                   requestor=True),
+            _agent(
+                _coding(SECURITY_ROLE, "humanuser", "human user"), _human(person), requestor=True
+            ),
         ],
         entities=entities,
     )
