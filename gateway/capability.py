@@ -20,6 +20,20 @@ _PARAM_TYPES = {
     "_offset": "number",
 }
 _WRITABLE = {"Task": ["update", "patch"], "Consent": ["create", "update"]}
+_BACKPORT = "http://hl7.org/fhir/uv/subscriptions-backport"
+_SUBSCRIPTION: dict[str, Any] = {
+    "type": "Subscription",
+    "profile": f"{_BACKPORT}/StructureDefinition/backport-subscription",
+    "interaction": [{"code": "create"}, {"code": "read"}],
+    "versioning": "no-version",
+    "operation": [
+        {
+            "name": "status",
+            "definition": f"{_BACKPORT}/OperationDefinition/backport-subscription-status",
+        }
+    ],
+}
+"""R4 Subscriptions Backport, topic-based, rest-hook (gateway.loop.subscriptions)."""
 
 
 def capability_statement(public_url: str, software_version: str, date: str) -> dict[str, Any]:
@@ -42,6 +56,7 @@ def capability_statement(public_url: str, software_version: str, date: str) -> d
                 ],
             }
         )
+    resources.append(_SUBSCRIPTION)
     return {
         "resourceType": "CapabilityStatement",
         "status": "active",

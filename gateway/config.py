@@ -96,6 +96,9 @@ class _DestinationBase(_Strict):
     allow_private_network: bool = False
     stall_after_seconds: int | None = Field(default=None, gt=0)
     """Alert when a referral here is not accepted within this many seconds."""
+    clients: list[str] = Field(default_factory=list)
+    """Client ids that act for this destination as the referral's recipient: they may
+    read, search and update (``PUT``/``PATCH /fhir/Task``) the Tasks it owns."""
 
 
 class FhirDestination(_DestinationBase):
@@ -119,6 +122,8 @@ class CrisisDestination(_DestinationBase):
     ack_sla_seconds: int = Field(default=300, gt=0)
     escalation: list[EscalationStep] = Field(default_factory=list)
     consent_category: ConsentCategory = "crisis"
+    client_id: str | None = None
+    """The client that acts for this crisis service: it may acknowledge its referrals."""
 
     _secret = field_validator("secret")(lambda v: None if v is None else _check_webhook_secret(v))
 
@@ -126,6 +131,8 @@ class CrisisDestination(_DestinationBase):
     def _url_needs_secret(self) -> CrisisDestination:
         if self.url and not self.secret:
             raise ValueError("a crisis service reached by 'url' needs a 'secret' to sign with")
+        if self.escalation and not self.secret:
+            raise ValueError("'escalation' webhooks need a 'secret' to sign with")
         return self
 
 

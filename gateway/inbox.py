@@ -6,6 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.context import Clock
+from gateway.notify import task_changed
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries
 
@@ -31,11 +32,12 @@ class StoreInboxPublisher:
             if stored is None:
                 return None
             if not stored.published:
-                await fhir_store.update_resource(
-                    conn,
-                    stored.body,
-                    now=self.clock(),
-                    expected_version=stored.version_id,
-                    published=True,
+                now = self.clock()
+                updated = await fhir_store.update_resource(
+                    conn, stored.body, now=now, expected_version=stored.version_id, published=True
                 )
+                if updated is not None:
+                    await task_changed(
+                        conn, referral_id=referral_id, task=updated, previous_status=None, now=now
+                    )
             return str(task_id)

@@ -8,6 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.loop.loop_metrics import LoopMetrics
 from gateway.store.tables import deliveries, referrals
 
 
@@ -46,6 +47,40 @@ class Metrics:
             "Deliveries dead-lettered and waiting for a person",
             registry=self.registry,
         )
+        self.crisis_ack_seconds = Histogram(
+            "gateway_crisis_acknowledgement_seconds",
+            "Time from a crisis delivery landing to a person acknowledging it",
+            ["destination"],
+            registry=self.registry,
+            buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400),
+        )
+        self.crisis_sla_breaches = Counter(
+            "gateway_crisis_sla_breaches_total",
+            "Crisis deliveries found unacknowledged past the acknowledgement SLA",
+            ["destination"],
+            registry=self.registry,
+        )
+        self.crisis_escalations = Counter(
+            "gateway_crisis_escalations_total",
+            "Escalation steps taken for unacknowledged crisis deliveries, by outcome",
+            ["destination", "outcome"],
+            registry=self.registry,
+        )
+
+        self.notifications = Counter(
+            "gateway_notification_attempts_total",
+            "App webhook and subscription notification attempts by channel, kind and outcome",
+            ["channel", "kind", "outcome"],
+            registry=self.registry,
+        )
+        self.stalls = Counter(
+            "gateway_referral_stall_alerts_total",
+            "Stall alerts raised for referral Tasks not accepted in time",
+            ["destination"],
+            registry=self.registry,
+        )
+        self.loop = LoopMetrics(self.registry)
+        """Closed-loop gauges and histograms, read from the database at scrape time."""
 
     async def refresh(self, conn: AsyncConnection) -> None:
         self.referrals_by_status.clear()
@@ -63,6 +98,7 @@ class Metrics:
             self.deliveries_by_status.labels(destination, status).set(count)
             dead += count if status == "dead" else 0
         self.dead_letters.set(dead)
+        await self.loop.refresh(conn)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -4,8 +4,10 @@ Whoever changes a referral's Task (the worker on delivery, a recipient's PUT/PAT
 status sync from an EHR, a consent revocation) calls ``task_changed`` on the same
 transaction. It queues what must follow: the Standard Webhooks notification to the
 submitting app and the Subscriptions Backport notifications to clinicians'
-systems. Queued, not sent: the notification outbox is delivered by the worker, so
-a crash never loses one and a rolled-back change never announces itself.
+systems, and keeps the referral's loop status and milestones current. Queued, not
+sent: the notification outbox is delivered by the dispatcher
+(``gateway.loop.dispatcher``), so a crash never loses one and a rolled-back change
+never announces itself.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.loop.outbox import on_task_changed
 
 
 async def task_changed(
@@ -25,4 +29,6 @@ async def task_changed(
     now: datetime,
 ) -> None:
     """Queue the notifications for a created or changed Task (see module docstring)."""
-    del conn, referral_id, task, previous_status, now
+    await on_task_changed(
+        conn, referral_id=referral_id, task=task, previous_status=previous_status, now=now
+    )

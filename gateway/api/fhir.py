@@ -2,7 +2,9 @@
 
 This is also the built-in referral inbox a clinic without an EHR polls
 (``GET /fhir/Task?owner=Organization/<destination>&_lastUpdated=gt...``).
-A client sees the resources its own submissions produced; an operator
+A client sees the resources its own submissions produced; a client acting for a
+destination (its ``clients`` list) sees that destination's delivered Tasks and the
+ServiceRequest and Patient they point to (``gateway.loop.recipients``); an operator
 (``system/*.rs``) sees all.
 """
 
@@ -20,6 +22,8 @@ from gateway.capability import capability_statement
 from gateway.errors import InsufficientScope, NotFound
 from gateway.fhir_search import SERVED_TYPES, parse_search
 from gateway.json import FhirJSONResponse
+from gateway.loop.recipients import recipient_may_read, widen_for_recipient
+from gateway.read_audit import audit_foreign_reads
 from gateway.services import Services
 from gateway.store import fhir_store
 from gateway.store.fhir_store import StoredResource
@@ -64,8 +68,20 @@ async def read_resource(
     _require(principal, resource_type, "r")
     async with services.engine.connect() as conn:
         stored = await fhir_store.read(conn, resource_type, resource_id)
-    if stored is None or not visible_to(stored, principal):
+        allowed = stored is not None and (
+            visible_to(stored, principal)
+            or await recipient_may_read(conn, services.config, stored, principal.client_id)
+        )
+    if stored is None or not allowed:
         raise NotFound(f"{resource_type}/{resource_id} is not known.")
+    await audit_foreign_reads(
+        services.engine,
+        services.audit,
+        reader=principal.client_id,
+        is_operator=principal.is_operator,
+        resources=[stored],
+        now=services.clock(),
+    )
     return FhirJSONResponse(stored.body, headers={"ETag": f'W/"{stored.version_id}"'})
 
 
@@ -85,8 +101,17 @@ async def search_resources(
     )
     if principal.is_operator:
         query = type(query)(**{**query.__dict__, "only_published": False})
+    query = widen_for_recipient(query, services.config, principal.client_id)
     async with services.engine.connect() as conn:
         total, found = await fhir_store.search(conn, query)
+    await audit_foreign_reads(
+        services.engine,
+        services.audit,
+        reader=principal.client_id,
+        is_operator=principal.is_operator,
+        resources=found,
+        now=services.clock(),
+    )
     base = f"{services.settings.public_url}/fhir/{resource_type}"
     links = [{"relation": "self", "url": f"{base}?{urlencode(applied)}"}]
     if query.offset + len(found) < total:

@@ -32,6 +32,7 @@ class StoredResource:
     owner: str | None
     published: bool
     referral_id: str | None
+    patient_id: str | None = None
 
 
 def _identifiers(resource: dict[str, Any]) -> Iterator[tuple[str, str]]:
@@ -97,11 +98,15 @@ async def refresh(
     body = {**resource, "id": resource_id, "identifier": identifiers}
     if _content(body) == _content(current.body):
         return current.body
-    updated = await update_resource(conn, body, now=now, expected_version=current.version_id)
+    updated = await update_resource(
+        conn,
+        body,
+        now=now,
+        expected_version=current.version_id,
+        previous_identifiers=current.body.get("identifier"),
+    )
     if updated is None:
         raise RuntimeError(f"{rtype}/{resource_id} changed during the transaction")
-    if identifiers != current.body.get("identifier"):
-        await replace_identifiers(conn, rtype, resource_id, updated)
     return updated
 
 
@@ -325,8 +330,13 @@ async def update_resource(
     now: datetime,
     expected_version: int,
     published: bool | None = None,
+    previous_identifiers: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any] | None:
-    """Write a new version if the stored one is still ``expected_version``; None if it moved on."""
+    """Write a new version if the stored one is still ``expected_version``; None if it moved on.
+
+    The identifier index follows the resource: pass ``previous_identifiers`` (the stored
+    version's) to skip re-indexing when they did not change.
+    """
     version = expected_version + 1
     body = with_meta(resource, version, now)
     values: dict[str, Any] = {
@@ -346,7 +356,11 @@ async def update_resource(
         )
         .values(**values)
     )
-    return body if result.rowcount == 1 else None
+    if result.rowcount != 1:
+        return None
+    if previous_identifiers is None or previous_identifiers != body.get("identifier"):
+        await replace_identifiers(conn, body["resourceType"], body["id"], body)
+    return body
 
 
 def _to_stored(row: Any) -> StoredResource:
@@ -360,6 +374,7 @@ def _to_stored(row: Any) -> StoredResource:
         owner=row.owner,
         published=row.published,
         referral_id=row.referral_id,
+        patient_id=row.patient_id,
     )
 
 

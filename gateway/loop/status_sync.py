@@ -1,0 +1,358 @@
+"""Status sync from EHR destinations: mirror the remote Task's status into the local one.
+
+HL7 SDOH Clinical Care IG, "Checking Task status" (checking_task_status.html): the
+requester learns of Task changes by subscription where the performer offers it, else
+by polling ``Task?_lastUpdated=gt...`` no more often than agreed. Here:
+
+- ``mode: poll``: every ``poll_seconds``, while the destination owns open Tasks;
+- ``mode: subscription``: additionally, an R4 rest-hook Subscription on the EHR
+  (criteria ``Task?intent=order``) calls ``/hooks/ehr/{destination}`` with a
+  per-subscription secret header; a call makes the destination due at once. The
+  notification is only a nudge: the Tasks are then read with the gateway's own
+  credentials (``gateway.loop.sync_hook``).
+
+The EHR's CapabilityStatement decides what is used (DESIGN.md convention 10): the
+``_lastUpdated`` search only if Task lists it (else each open Task is read by id),
+a Subscription only if the server lists ``create`` for it. A remote Task is matched
+to the local one by the remote id the worker recorded
+(``urn:referral-gateway:remote-task``) or by the local Task's identifier it carries.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from gateway.config import FhirDestination, GatewayConfig
+from gateway.context import Clock
+from gateway.logging import get_logger
+from gateway.loop.milestones import task_destination
+from gateway.loop.outbox import instant
+from gateway.loop.sync_hook import HOOK_HEADER
+from gateway.loop.task_rules import TERMINAL_STATUSES, mirror_allowed
+from gateway.notify import task_changed
+from gateway.store import fhir_store
+from gateway.store.tables_loop import sync_cursors, task_milestones
+
+log = get_logger("gateway.loop.status_sync")
+REMOTE_TASK_SYSTEM = "urn:referral-gateway:remote-task"
+LOCAL_ID_SYSTEM = "urn:ietf:rfc:3986"
+FIRST_POLL_MARGIN = timedelta(minutes=5)
+MAX_PAGES = 20
+MIRRORED = ("status", "statusReason", "businessStatus")
+
+
+@dataclass(frozen=True)
+class ServerSupport:
+    """What a destination's CapabilityStatement says it does for Task and Subscription."""
+
+    task_last_updated: bool
+    subscription_create: bool
+
+
+def server_support(capability: Mapping[str, Any]) -> ServerSupport:
+    last_updated = False
+    subscription = False
+    for rest in capability.get("rest") or []:
+        if rest.get("mode") != "server":
+            continue
+        common = {p.get("name") for p in rest.get("searchParam") or []}
+        for resource in rest.get("resource") or []:
+            names = {p.get("name") for p in resource.get("searchParam") or []} | common
+            interactions = {i.get("code") for i in resource.get("interaction") or []}
+            if resource.get("type") == "Task":
+                last_updated = "_lastUpdated" in names and "search-type" in interactions
+            if resource.get("type") == "Subscription":
+                subscription = "create" in interactions
+    return ServerSupport(last_updated, subscription)
+
+
+def mirrored_body(
+    local: dict[str, Any], remote: Mapping[str, Any], now: datetime
+) -> dict[str, Any]:
+    """The local Task with the remote's status, statusReason and businessStatus."""
+    body = {k: v for k, v in local.items() if k not in MIRRORED}
+    body.update({k: remote[k] for k in MIRRORED if k in remote})
+    body["lastModified"] = instant(now)
+    return body
+
+
+class SyncError(Exception):
+    """The EHR could not be read this time; the cursor stays where it was."""
+
+
+class StatusSync:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        config: GatewayConfig,
+        *,
+        clock: Clock,
+        clients: Mapping[str, httpx.AsyncClient],
+        public_url: str,
+        new_secret: Callable[[], str],
+    ) -> None:
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+        self.clients = clients
+        self.public_url = public_url
+        self.new_secret = new_secret
+        self._support: dict[str, ServerSupport] = {}
+        self._subscription_tried: dict[str, datetime] = {}
+
+    def destinations(self) -> list[FhirDestination]:
+        return [
+            d
+            for d in self.config.destinations
+            if isinstance(d, FhirDestination)
+            and d.status_sync is not None
+            and d.name in self.clients
+        ]
+
+    async def run_due(self) -> int:
+        """Sync every destination whose poll period has passed (or that was nudged)."""
+        mirrored = 0
+        now = self.clock()
+        for destination in self.destinations():
+            assert destination.status_sync is not None
+            period = timedelta(seconds=destination.status_sync.poll_seconds)
+            try:
+                if destination.status_sync.mode == "subscription":
+                    await self._subscribe_when_due(destination.name, period, now)
+                cursor = await self._cursor(destination.name)
+                last = cursor.get("last_polled_at")
+                if last is not None and now - last < period:
+                    continue
+                mirrored += await self.sync_destination(destination.name)
+            except SyncError as exc:
+                log.warning("status_sync.failed", destination=destination.name, outcome=str(exc))
+        return mirrored
+
+    async def _subscribe_when_due(self, name: str, period: timedelta, now: datetime) -> None:
+        """Hold a rest-hook Subscription on the EHR, if it offers them (tried once a period)."""
+        tried = self._subscription_tried.get(name)
+        if tried is not None and now - tried < period:
+            return
+        self._subscription_tried[name] = now
+        if (await self.support(name)).subscription_create:
+            await self._ensure_remote_subscription(name)
+
+    async def sync_destination(self, name: str) -> int:
+        """Read the destination's Tasks now and mirror their status; returns how many moved."""
+        destination = self.config.destination(name)
+        assert isinstance(destination, FhirDestination) and destination.status_sync is not None
+        now = self.clock()
+        open_tasks = await self._open_tasks(name)
+        if not open_tasks:
+            await self._save_cursor(name, now, None)
+            return 0
+        support = await self.support(name)
+        cursor = await self._cursor(name)
+        if support.task_last_updated:
+            since = cursor.get("remote_since") or instant(
+                min(at for _, at in open_tasks) - FIRST_POLL_MARGIN
+            )
+            remote_tasks = await self._search(name, since)
+        else:
+            remote_tasks = await self._read_each(name, [task_id for task_id, _ in open_tasks])
+        moved = 0
+        async with self.engine.begin() as conn:
+            for remote in remote_tasks:
+                moved += await self._mirror(conn, name, remote, now)
+        stamps = [str((t.get("meta") or {}).get("lastUpdated", "")) for t in remote_tasks]
+        newest = max([s for s in stamps if s], default=None)
+        await self._save_cursor(name, now, newest)
+        return moved
+
+    async def support(self, name: str) -> ServerSupport:
+        if name not in self._support:
+            self._support[name] = server_support(await self._get_json(name, "metadata"))
+        return self._support[name]
+
+    async def _get_json(self, name: str, path: str, params: Any = None) -> dict[str, Any]:
+        base = self.config.destination(name)
+        assert isinstance(base, FhirDestination)
+        url = path if path.startswith("http") else f"{base.base_url.rstrip('/')}/{path}"
+        try:
+            response = await self.clients[name].get(
+                url, params=params, headers={"Accept": "application/fhir+json"}
+            )
+        except httpx.HTTPError as exc:
+            raise SyncError(f"{type(exc).__name__}") from exc
+        if response.status_code != 200:
+            raise SyncError(f"GET {path} answered {response.status_code}")
+        body: dict[str, Any] = response.json()
+        return body
+
+    async def _search(self, name: str, since: str) -> list[dict[str, Any]]:
+        found: list[dict[str, Any]] = []
+        page = await self._get_json(
+            name, "Task", params={"_lastUpdated": f"gt{since}", "_count": "100"}
+        )
+        for _ in range(MAX_PAGES):
+            found += [
+                e["resource"]
+                for e in page.get("entry") or []
+                if (e.get("resource") or {}).get("resourceType") == "Task"
+            ]
+            following = [
+                link["url"] for link in page.get("link") or [] if link.get("relation") == "next"
+            ]
+            if not following:
+                break
+            page = await self._get_json(name, following[0])
+        return found
+
+    async def _read_each(self, name: str, task_ids: list[str]) -> list[dict[str, Any]]:
+        found = []
+        async with self.engine.connect() as conn:
+            remote_ids = [await _remote_id(conn, task_id) for task_id in task_ids]
+        for remote_id in remote_ids:
+            if remote_id is not None:
+                found.append(await self._get_json(name, f"Task/{remote_id}"))
+        return found
+
+    async def _mirror(
+        self, conn: AsyncConnection, name: str, remote: dict[str, Any], now: datetime
+    ) -> int:
+        local = await _local_task(conn, remote, destination=name)
+        if local is None:
+            return 0
+        current = str(local.body.get("status"))
+        if not mirror_allowed(current, str(remote.get("status"))):
+            return 0
+        updated = await fhir_store.update_resource(
+            conn, mirrored_body(local.body, remote, now), now=now, expected_version=local.version_id
+        )
+        if updated is None:
+            return 0
+        await task_changed(
+            conn,
+            referral_id=local.referral_id or "",
+            task=updated,
+            previous_status=current,
+            now=now,
+        )
+        log.info(
+            "status_sync.mirrored", destination=name, task_id=local.id, status=updated["status"]
+        )
+        return 1
+
+    async def _open_tasks(self, name: str) -> list[tuple[str, datetime]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(task_milestones.c.task_id, task_milestones.c.requested_at).where(
+                    task_milestones.c.destination == name,
+                    task_milestones.c.status.not_in(TERMINAL_STATUSES),
+                )
+            )
+            return [(row.task_id, row.requested_at) for row in rows]
+
+    async def _cursor(self, name: str) -> dict[str, Any]:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(select(sync_cursors).where(sync_cursors.c.destination == name))
+            ).first()
+        return dict(row._mapping) if row is not None else {}
+
+    async def _save_cursor(
+        self, name: str, now: datetime, newest: str | None, **extra: Any
+    ) -> None:
+        values: dict[str, Any] = {"last_polled_at": now, "updated_at": now, **extra}
+        if newest:
+            values["remote_since"] = newest
+        async with self.engine.begin() as conn:
+            exists = (
+                await conn.execute(
+                    select(sync_cursors.c.destination).where(sync_cursors.c.destination == name)
+                )
+            ).first()
+            if exists is None:
+                await conn.execute(insert(sync_cursors).values(destination=name, **values))
+            else:
+                await conn.execute(
+                    update(sync_cursors).where(sync_cursors.c.destination == name).values(**values)
+                )
+
+    async def _ensure_remote_subscription(self, name: str) -> None:
+        cursor = await self._cursor(name)
+        if cursor.get("remote_subscription_id"):
+            return
+        destination = self.config.destination(name)
+        assert isinstance(destination, FhirDestination)
+        secret = self.new_secret()
+        subscription = {
+            "resourceType": "Subscription",
+            "status": "requested",
+            "reason": "Referral gateway: learn when referral Tasks change",
+            "criteria": "Task?intent=order",
+            "channel": {
+                "type": "rest-hook",
+                "endpoint": f"{self.public_url}/hooks/ehr/{name}",
+                "payload": "application/fhir+json",
+                "header": [f"{HOOK_HEADER}: {secret}"],
+            },
+        }
+        try:
+            response = await self.clients[name].post(
+                f"{destination.base_url.rstrip('/')}/Subscription",
+                json=subscription,
+                headers={"Content-Type": "application/fhir+json"},
+            )
+        except httpx.HTTPError as exc:
+            raise SyncError(f"Subscription create: {type(exc).__name__}") from exc
+        if response.status_code not in (200, 201):
+            log.warning(
+                "status_sync.subscription_refused",
+                destination=name,
+                status_code=response.status_code,
+            )
+            return
+        remote_id = str(response.json().get("id", ""))
+        await self._save_cursor(
+            name,
+            cursor.get("last_polled_at") or self.clock(),
+            None,
+            remote_subscription_id=remote_id,
+            hook_secret=secret,
+        )
+
+
+async def _remote_id(conn: AsyncConnection, task_id: str) -> str | None:
+    stored = await fhir_store.read(conn, "Task", task_id)
+    if stored is None:
+        return None
+    for identifier in stored.body.get("identifier") or []:
+        if identifier.get("system") == REMOTE_TASK_SYSTEM:
+            return str(identifier.get("value"))
+    return None
+
+
+async def _local_task(
+    conn: AsyncConnection, remote: Mapping[str, Any], *, destination: str
+) -> fhir_store.StoredResource | None:
+    """The local Task ``remote`` mirrors: by the local id it carries, else by its remote id.
+
+    A remote id is unique only within one EHR, so only this destination's Tasks count.
+    """
+    candidates = [
+        str(identifier.get("value", "")).removeprefix("urn:uuid:")
+        for identifier in remote.get("identifier") or []
+        if identifier.get("system") == LOCAL_ID_SYSTEM
+        and str(identifier.get("value", "")).startswith("urn:uuid:")
+    ]
+    candidates += await fhir_store.find_by_identifier(
+        conn, "Task", REMOTE_TASK_SYSTEM, str(remote.get("id"))
+    )
+    for task_id in candidates:
+        stored = await fhir_store.read(conn, "Task", task_id)
+        if stored is not None and task_destination(stored.body) == destination:
+            return stored
+    return None
