@@ -147,4 +147,5 @@ class CommunityConnector(Connector):
         return ", ".join(terms)
 
     async def aclose(self) -> None:
+        await self._hsds.aclose()
         await self._channel.aclose()

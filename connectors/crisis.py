@@ -142,6 +142,9 @@ class CrisisConnector(Connector):
         self._sender = WebhookSender(url, secret, client, clock=clock, what="crisis service")
         self._clock = clock
 
+    async def aclose(self) -> None:
+        await self._sender.aclose()
+
     async def deliver(self, delivery: Delivery) -> Receipt:
         payload = crisis_payload(delivery, now=self._clock())
         return await self._sender.send(delivery.delivery_id, payload)

@@ -150,6 +150,9 @@ class HsdsClient:
         self._client = client
         self._clock = clock
 
+    async def aclose(self) -> None:
+        await self._client.aclose()
+
     async def find_services(
         self,
         *,

@@ -152,6 +152,10 @@ class WebhookSender:
         self._clock = clock
         self._what = what
 
+    async def aclose(self) -> None:
+        """Close the HTTP client (it belongs to this sender)."""
+        await self._client.aclose()
+
     async def send(self, msg_id: str, payload: Mapping[str, Any]) -> Receipt:
         """Send ``payload`` as message ``msg_id`` (keep it the same across retries)."""
         body = encode_payload(payload)
@@ -213,3 +217,6 @@ class WebhookConnector(Connector):
     async def deliver(self, delivery: Delivery) -> Receipt:
         payload = referral_notification(delivery, event_type=self._event_type, now=self._clock())
         return await self._sender.send(delivery.delivery_id, payload)
+
+    async def aclose(self) -> None:
+        await self._sender.aclose()
