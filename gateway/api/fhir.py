@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 
 from gateway.api.deps import get_services
+from gateway.audit.fhir_view import read_audit_event, search_audit_events
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
 from gateway.capability import capability_statement
@@ -66,6 +67,14 @@ async def read_resource(
 ) -> FhirJSONResponse:
     _check_type(resource_type)
     _require(principal, resource_type, "r")
+    if resource_type == "AuditEvent":
+        async with services.engine.connect() as conn:
+            event = await read_audit_event(
+                conn, resource_id, client_id=None if principal.is_operator else principal.client_id
+            )
+        if event is None:
+            raise NotFound(f"AuditEvent/{resource_id} is not known.")
+        return FhirJSONResponse(event.body, headers={"ETag": 'W/"1"'})
     async with services.engine.connect() as conn:
         stored = await fhir_store.read(conn, resource_type, resource_id)
         allowed = stored is not None and (
@@ -103,15 +112,19 @@ async def search_resources(
         query = type(query)(**{**query.__dict__, "only_published": False})
     query = widen_for_recipient(query, services.config, principal.client_id)
     async with services.engine.connect() as conn:
-        total, found = await fhir_store.search(conn, query)
-    await audit_foreign_reads(
-        services.engine,
-        services.audit,
-        reader=principal.client_id,
-        is_operator=principal.is_operator,
-        resources=found,
-        now=services.clock(),
-    )
+        if resource_type == "AuditEvent":
+            total, found = await search_audit_events(conn, query)
+        else:
+            total, found = await fhir_store.search(conn, query)
+    if resource_type != "AuditEvent":
+        await audit_foreign_reads(
+            services.engine,
+            services.audit,
+            reader=principal.client_id,
+            is_operator=principal.is_operator,
+            resources=found,
+            now=services.clock(),
+        )
     base = f"{services.settings.public_url}/fhir/{resource_type}"
     links = [{"relation": "self", "url": f"{base}?{urlencode(applied)}"}]
     if query.offset + len(found) < total:

@@ -1,0 +1,102 @@
+"""The audit log on the FHIR surface: ``GET /fhir/AuditEvent`` and ``/AuditEvent/{id}``.
+
+Entries live in the hash-chained ``audit_log`` table, not among the resources; this
+module shows them as AuditEvent resources with id ``audit-<seq>``, searchable by
+``_id``, ``patient`` and ``_lastUpdated``. A client other than an operator sees
+only the entries about its own referrals.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.store.fhir_store import SearchQuery, StoredResource
+from gateway.store.tables import audit_log, referrals
+
+ID_PREFIX = "audit-"
+
+
+def _resource(row: Any) -> StoredResource:
+    body = {
+        **orjson.loads(row.entry),
+        "id": f"{ID_PREFIX}{row.seq}",
+        "meta": {
+            "versionId": "1",
+            "lastUpdated": row.recorded_at.isoformat().replace("+00:00", "Z"),
+        },
+    }
+    return StoredResource(
+        resource_type="AuditEvent",
+        id=body["id"],
+        version_id=1,
+        last_updated=row.recorded_at,
+        body=body,
+        client_id=None,
+        owner=None,
+        published=True,
+        referral_id=row.referral_id,
+        patient_id=row.patient_id,
+    )
+
+
+def _seq(resource_id: str) -> int | None:
+    digits = resource_id.removeprefix(ID_PREFIX)
+    return int(digits) if digits.isdigit() else None
+
+
+def _owned_by(client_id: str) -> Any:
+    return audit_log.c.referral_id.in_(
+        select(referrals.c.id).where(referrals.c.client_id == client_id)
+    )
+
+
+async def read_audit_event(
+    conn: AsyncConnection, resource_id: str, *, client_id: str | None
+) -> StoredResource | None:
+    seq = _seq(resource_id)
+    if seq is None:
+        return None
+    condition = audit_log.c.seq == seq
+    if client_id is not None:
+        condition = and_(condition, _owned_by(client_id))
+    row = (await conn.execute(select(audit_log).where(condition))).first()
+    return _resource(row) if row else None
+
+
+async def search_audit_events(
+    conn: AsyncConnection, query: SearchQuery
+) -> tuple[int, list[StoredResource]]:
+    conditions = []
+    if query.client_id is not None:
+        conditions.append(_owned_by(query.client_id))
+    if query.ids is not None:
+        conditions.append(audit_log.c.seq.in_([s for s in map(_seq, query.ids) if s is not None]))
+    if query.patient_id is not None:
+        conditions.append(audit_log.c.patient_id == query.patient_id)
+    for prefix, instant in query.last_updated or []:
+        column = audit_log.c.recorded_at
+        conditions.append(
+            {
+                "gt": column > instant,
+                "ge": column >= instant,
+                "lt": column < instant,
+                "le": column <= instant,
+                "eq": column == instant,
+            }[prefix]
+        )
+    where = and_(True, *conditions)
+    total = (
+        await conn.execute(select(func.count()).select_from(audit_log).where(where))
+    ).scalar_one()
+    rows = await conn.execute(
+        select(audit_log)
+        .where(where)
+        .order_by(audit_log.c.seq)
+        .limit(query.count)
+        .offset(query.offset)
+    )
+    return int(total), [_resource(row) for row in rows]
