@@ -23,6 +23,7 @@ from connectors.base import (
     TransientDeliveryError,
 )
 from connectors.http_errors import delivery_error_for, delivery_error_from_transport
+from connectors.smart_backend import SmartBackendAuth
 
 FHIR_JSON = "application/fhir+json"
 
@@ -156,4 +157,6 @@ class FhirConnector(Connector):
         return Receipt(remote_ids=remote, status_code=response.status_code, detail="accepted")
 
     async def aclose(self) -> None:
+        if isinstance(self.client.auth, SmartBackendAuth):
+            await self.client.auth.aclose()
         await self.client.aclose()

@@ -150,6 +150,10 @@ class SmartBackendAuth(httpx.Auth):
             header, json.dumps(claims), self._key, algorithms=[self._credentials.alg]
         )
 
+    async def aclose(self) -> None:
+        """Close the client that carries the token and discovery requests."""
+        await self._http.aclose()
+
     def _forget(self, token: str) -> None:
         if self._cached is not None and self._cached.value == token:
             self._cached = None

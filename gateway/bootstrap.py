@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from connectors.hsds import HsdsClient
 from connectors.inbox import InboxConnector
 from connectors.outbound import OutboundPolicy, make_client
 from connectors.smart_backend import SmartBackendAuth, SmartBackendCredentials
-from connectors.webhooks import WebhookConnector
+from connectors.webhooks import WebhookConnector, WebhookSender
 from gateway.audit.recorder import AuditRecorder
 from gateway.auth.access_tokens import AccessTokenVerifier, GatewaySigningKey, TrustedIssuer
 from gateway.auth.client_keys import ClientKeyResolver, JwksCache
@@ -47,8 +48,16 @@ from gateway.config import (
     load_config,
 )
 from gateway.context import Clock, IdFactory, new_uuid, utc_now
+from gateway.crisis.notifier import escalation_ports
+from gateway.crisis.watcher import CrisisWatcher
 from gateway.inbox import StoreInboxPublisher
+from gateway.intake.batcher import IntakeBatcher
 from gateway.intake.service import IntakeService
+from gateway.logging import get_logger
+from gateway.loop.dispatcher import NotificationDispatcher
+from gateway.loop.runner import LoopRunner
+from gateway.loop.stalls import StallWatch
+from gateway.loop.status_sync import StatusSync
 from gateway.metrics import Metrics
 from gateway.retry import RetryPolicy
 from gateway.services import Services
@@ -60,6 +69,7 @@ from gateway.tasks import destination_organization
 from gateway.worker import DeliveryWorker, WorkerTuning
 
 VERSION = "0.1.0"
+log = get_logger("gateway.bootstrap")
 DEFAULT_CONFIG = Path(__file__).with_name("default_config.yaml")
 SCOPES_SUPPORTED = (
     "system/ServiceRequest.c",
@@ -87,6 +97,10 @@ class Gateway:
     http: httpx.AsyncClient
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _worker_task: asyncio.Task[None] | None = None
+    crisis_watcher: CrisisWatcher | None = None
+    _watcher_task: asyncio.Task[None] | None = None
+    loop_runner: LoopRunner | None = None
+    _loop_task: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -119,17 +133,28 @@ class Gateway:
 
     async def start_worker(self, stop: asyncio.Event) -> None:
         self._worker_task = asyncio.create_task(self._worker_loop(stop))
+        if self.crisis_watcher is not None:
+            self._watcher_task = asyncio.create_task(self.crisis_watcher.run(stop))
+        if self.loop_runner is not None:
+            self._loop_task = asyncio.create_task(self.loop_runner.run(stop))
 
     async def _worker_loop(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            worked = await self.worker.drain(limit=50)
-            if worked:
-                continue
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.worker_poll_seconds)
+        """Deliver what is due; woken at once by intake, else every poll interval."""
+        await self.worker.run(stop, self.settings.worker_poll_seconds, wake=self._wake)
 
     async def close(self) -> None:
+        if self.loop_runner is not None:
+            if self._loop_task is not None:
+                self._loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._loop_task
+            await self.loop_runner.aclose()
+        if self.crisis_watcher is not None:
+            if self._watcher_task is not None:
+                self._watcher_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._watcher_task
+            await self.crisis_watcher.aclose()
         if self._worker_task is not None:
             self._worker_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -195,27 +220,75 @@ def _client(config: GatewayConfig, allow_private_network: bool = False) -> httpx
     return make_client(_policy(config, allow_private_network), total_timeout=30.0)
 
 
+def fhir_client(destination: FhirDestination, config: GatewayConfig) -> httpx.AsyncClient:
+    """An outbound client for an EHR, with SMART Backend Services auth when configured."""
+    private = destination.allow_private_network
+    client = _client(config, private)
+    if destination.auth is not None:
+        auth = destination.auth
+        client.auth = SmartBackendAuth(
+            SmartBackendCredentials(
+                client_id=auth.client_id,
+                private_key_pem=auth.private_key_file.read_bytes(),
+                kid=auth.kid,
+                alg=auth.alg,
+                scope=auth.scope,
+                token_url=auth.token_url,
+            ),
+            base_url=destination.base_url,
+            http=_client(config, private),
+        )
+    return client
+
+
+def build_loop_runner(gateway: Gateway, retry_policy: RetryPolicy, worker_id: str) -> LoopRunner:
+    """Notification dispatcher, stall watch and EHR status sync (docs/closing-the-loop.md)."""
+    services, config = gateway.services, gateway.config
+    hooks_http = _client(config)  # app webhooks and subscription endpoints: outbound.allow_private
+    dispatcher = NotificationDispatcher(
+        services.engine,
+        clock=services.clock,
+        webhooks=lambda url, secret: WebhookSender(url, secret, hooks_http, what="app webhook"),
+        http=hooks_http,
+        policy=retry_policy,
+        public_url=services.settings.public_url,
+        metrics=services.metrics,
+        worker_id=worker_id,
+    )
+    sync_clients = {
+        d.name: fhir_client(d, config)
+        for d in config.destinations
+        if isinstance(d, FhirDestination) and d.status_sync is not None
+    }
+    return LoopRunner(
+        services.engine,
+        clock=services.clock,
+        dispatcher=dispatcher,
+        stalls=StallWatch(
+            services.engine,
+            config,
+            clock=services.clock,
+            audit=services.audit,
+            metrics=services.metrics,
+        ),
+        sync=StatusSync(
+            services.engine,
+            config,
+            clock=services.clock,
+            clients=sync_clients,
+            public_url=services.settings.public_url,
+            new_secret=lambda: secrets.token_urlsafe(32),
+        ),
+        poll_seconds=services.settings.worker_poll_seconds,
+    )
+
+
 def build_connector(
     destination: AnyDestination, config: GatewayConfig, inbox: InboxConnector
 ) -> Connector:
     private = destination.allow_private_network
     if isinstance(destination, FhirDestination):
-        client = _client(config, private)
-        if destination.auth is not None:
-            auth = destination.auth
-            client.auth = SmartBackendAuth(
-                SmartBackendCredentials(
-                    client_id=auth.client_id,
-                    private_key_pem=auth.private_key_file.read_bytes(),
-                    kid=auth.kid,
-                    alg=auth.alg,
-                    scope=auth.scope,
-                    token_url=auth.token_url,
-                ),
-                base_url=destination.base_url,
-                http=_client(config, private),
-            )
-        return FhirConnector(destination.base_url, client)
+        return FhirConnector(destination.base_url, fhir_client(destination, config))
     if isinstance(destination, CrisisDestination):
         if destination.url is None or destination.secret is None:
             return inbox  # the built-in inbox serves as the crisis desk operators watch
@@ -289,6 +362,7 @@ def build_gateway(
         public_url=settings.public_url,
         tuning=WorkerTuning.from_settings(settings),
     )
+    intake = IntakeService(config, clock, new_id, audit)
     wake = asyncio.Event()
     gateway = Gateway(
         services=Services(
@@ -298,7 +372,8 @@ def build_gateway(
             clock=clock,
             new_id=new_id,
             audit=audit,
-            intake=IntakeService(config, clock, new_id, audit),
+            intake=intake,
+            intake_batcher=IntakeBatcher(engine, intake),
             token_service=token_service,
             token_verifier=verifier,
             metrics=Metrics(),
@@ -313,12 +388,34 @@ def build_gateway(
         _wake=wake,
     )
     gateway.services.worker_running = gateway.worker_running
+    runner = build_loop_runner(
+        gateway, retry_policy or RetryPolicy(), worker_id or f"{socket.gethostname()}:{os.getpid()}"
+    )
+    gateway.loop_runner = runner
+
+    def wake_all() -> None:
+        wake.set()
+        runner.wake.set()
+
+    gateway.services.wake_worker = wake_all
+    gateway.crisis_watcher = CrisisWatcher(
+        engine,
+        config,
+        ports=escalation_ports(config, lambda d: _client(config, d.allow_private_network), clock),
+        audit=audit,
+        metrics=gateway.services.metrics,
+        clock=clock,
+        public_url=settings.public_url,
+    )
     return gateway
 
 
 def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api import consents, fhir, health, patients, referrals, triage
+    from gateway.api import crisis as crisis_api
     from gateway.api import operations as operations_api
+    from gateway.api import subscriptions as subscriptions_api
+    from gateway.api import tasks as tasks_api
     from gateway.api.errors import install_error_handlers
     from gateway.api.limits import ConcurrencyLimit
     from gateway.auth.router import build_auth_router
@@ -348,8 +445,11 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(build_auth_router(gateway.services.token_service))
     app.include_router(triage.router)
     app.include_router(referrals.router)
+    app.include_router(crisis_api.router)
     app.include_router(consents.router)
     app.include_router(patients.router)
+    app.include_router(tasks_api.router)
+    app.include_router(subscriptions_api.router)
     app.include_router(fhir.router)
     app.include_router(health.router)
     app.include_router(operations_api.router)

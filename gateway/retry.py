@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from tenacity import (
     AsyncRetrying,
-    retry_if_exception_type,
+    retry_if_exception,
     stop_after_attempt,
     stop_after_delay,
     wait_random_exponential,
@@ -42,7 +42,7 @@ class RetryPolicy:
         return AsyncRetrying(
             stop=stop_after_attempt(self.quick_retries + 1) | stop_after_delay(5),
             wait=wait_random_exponential(multiplier=0.2, max=1),
-            retry=retry_if_exception_type(TransientDeliveryError),
+            retry=retry_if_exception(worth_a_quick_retry),
             reraise=True,
             **kwargs,  # type: ignore[arg-type]
         )
@@ -55,3 +55,14 @@ class RetryPolicy:
         if retry_after is not None:
             delay = max(delay, min(retry_after, 3600.0))
         return delay
+
+
+QUICK_RETRY_AFTER_LIMIT = 1.0
+
+
+def worth_a_quick_retry(error: BaseException) -> bool:
+    """A transient failure, unless the destination asked for a longer pause (then the
+    delivery goes back to the outbox and waits there, not in the worker)."""
+    if not isinstance(error, TransientDeliveryError):
+        return False
+    return error.retry_after is None or error.retry_after <= QUICK_RETRY_AFTER_LIMIT

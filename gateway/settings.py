@@ -29,12 +29,25 @@ class Settings(BaseSettings):
     run_worker: bool = True
     """Run the outbox worker inside ``gateway serve``."""
     worker_poll_seconds: float = Field(default=0.5, gt=0)
+    worker_lease_seconds: float = Field(default=60.0, gt=0)
+    """How long a claimed delivery stays a worker's before another may claim it again."""
+    circuit_failure_threshold: int = Field(default=5, ge=1)
+    """Consecutive transient failures that open a destination's circuit."""
+    circuit_cool_down_seconds: float = Field(default=30.0, ge=0)
+    test_crash_at: Literal["after-claim", "after-deliver"] | None = None
+    """TEST-ONLY (crash-safety tests): the worker kills itself with SIGKILL at this point."""
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     max_concurrent_requests: int = Field(default=64, gt=0)
     """Requests beyond this many in flight are answered 503 at once instead of queueing."""
     log_level: str = "INFO"
     audit_hash_key: str = ""
     """Key of the hash that replaces a person's identifiers in audit kept after erasure."""
+
+    @model_validator(mode="after")
+    def _no_crash_hook_in_production(self) -> Settings:
+        if self.env == "production" and self.test_crash_at is not None:
+            raise ValueError("GATEWAY_TEST_CRASH_AT is for tests only, refused in production")
+        return self
 
     @model_validator(mode="after")
     def _derive_public_url(self) -> Settings:

@@ -5,15 +5,26 @@ worker that dies mid-delivery leaves a lease that runs out, and the delivery is
 claimed again (at-least-once; conditional create makes the replay harmless on a
 FHIR server). On PostgreSQL several workers claim side by side with
 ``FOR UPDATE SKIP LOCKED``; on SQLite ``BEGIN IMMEDIATE`` serialises claims.
+``run`` keeps a second claim loop for the crisis lane alone, so a crisis delivery
+never waits behind a slow routine one. A per-destination circuit breaker
+(``gateway.circuit``) keeps the worker from claiming work for a destination that
+keeps failing. docs/delivery.md tells the whole story.
+
+``crash_at`` is a TEST-ONLY hook (``GATEWAY_TEST_CRASH_AT``): the process kills
+itself with SIGKILL right after a claim or right after the destination answered,
+before the outcome is stored, so tests can prove nothing is lost or sent twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 from sqlalchemy import and_, insert, or_, select, update
@@ -31,12 +42,14 @@ from consent.engine import Decision, DecisionRequest, Recipient, decide
 from consent.minimise import minimise
 from consent.vocab import destination_category
 from gateway.audit.recorder import AuditRecorder
+from gateway.circuit import CircuitBreaker
 from gateway.config import AnyDestination, GatewayConfig
 from gateway.context import Clock
-from gateway.intake.service import data_labels
+from gateway.intake.service import LANE_CRISIS, data_labels
 from gateway.logging import get_logger
 from gateway.notify import task_changed
 from gateway.retry import RetryPolicy
+from gateway.settings import Settings
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, delivery_attempts, referrals
 from gateway.tasks import DESTINATION_SYSTEM
@@ -44,6 +57,27 @@ from mappings.validation import validate_bundle
 
 log = get_logger("gateway.worker")
 LEASE = timedelta(seconds=60)
+CrashPoint = Literal["after-claim", "after-deliver"]
+CRISIS_LANE_ONLY = (LANE_CRISIS,)
+
+
+@dataclass(frozen=True)
+class WorkerTuning:
+    """Lease, circuit breaker and the test-only crash hook, from ``Settings``."""
+
+    lease: timedelta = LEASE
+    circuit_failure_threshold: int = 5
+    circuit_cool_down_seconds: float = 30.0
+    crash_at: CrashPoint | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> WorkerTuning:
+        return cls(
+            lease=timedelta(seconds=settings.worker_lease_seconds),
+            circuit_failure_threshold=settings.circuit_failure_threshold,
+            circuit_cool_down_seconds=settings.circuit_cool_down_seconds,
+            crash_at=settings.test_crash_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -76,6 +110,8 @@ class DeliveryWorker:
         policy: RetryPolicy,
         worker_id: str,
         public_url: str,
+        tuning: WorkerTuning | None = None,
+        breaker: CircuitBreaker | None = None,
     ) -> None:
         self.engine = engine
         self.config = config
@@ -85,27 +121,76 @@ class DeliveryWorker:
         self.policy = policy
         self.worker_id = worker_id
         self.public_url = public_url
+        tuning = tuning or WorkerTuning()
+        self.lease = tuning.lease
+        self.crash_at = tuning.crash_at
+        self.breaker = breaker or CircuitBreaker(
+            clock=time.monotonic,
+            failure_threshold=tuning.circuit_failure_threshold,
+            cool_down_seconds=tuning.circuit_cool_down_seconds,
+        )
 
-    async def run(self, stop: asyncio.Event, poll_seconds: float = 0.5) -> None:
+    async def run(
+        self, stop: asyncio.Event, poll_seconds: float = 0.5, wake: asyncio.Event | None = None
+    ) -> None:
+        """Deliver until ``stop`` is set, in two loops side by side: one takes every lane
+        in order, the other only the crisis lane, so a crisis delivery never waits behind
+        a slow routine one. ``wake`` (set on every accepted referral) ends an idle wait."""
         log.info("worker.started", worker_id=self.worker_id)
+        nudges = (asyncio.Event(), asyncio.Event())
+        loops = [
+            self._loop(stop, poll_seconds, nudges[0], lanes=None),
+            self._loop(stop, poll_seconds, nudges[1], lanes=CRISIS_LANE_ONLY),
+        ]
+        if wake is not None:
+            loops.append(_relay(stop, poll_seconds, wake, nudges))
+        await asyncio.gather(*loops)
+        log.info("worker.stopped", worker_id=self.worker_id)
+
+    async def _loop(
+        self,
+        stop: asyncio.Event,
+        poll_seconds: float,
+        nudge: asyncio.Event,
+        lanes: tuple[int, ...] | None,
+    ) -> None:
         while not stop.is_set():
+            nudge.clear()
             try:
-                worked = await self.run_once()
-            except Exception:  # a poison row must not kill the worker
-                log.exception("worker.error", worker_id=self.worker_id)
+                worked = await self.run_once(lanes)
+            except Exception as exc:  # e.g. the database is away: keep going, try again
+                log.error("worker.error", worker_id=self.worker_id, error_type=type(exc).__name__)
                 worked = False
             if not worked:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=poll_seconds)
-        log.info("worker.stopped", worker_id=self.worker_id)
+                    await asyncio.wait_for(nudge.wait(), timeout=poll_seconds)
 
-    async def run_once(self) -> bool:
-        """Claim and process one delivery; False when nothing was due."""
-        claim = await self.claim()
+    async def run_once(self, lanes: tuple[int, ...] | None = None) -> bool:
+        """Claim and process one delivery (of ``lanes``, default all); False when none
+        was due."""
+        claim = await self.claim(lanes)
         if claim is None:
             return False
-        await self.process(claim)
+        self._crash_point("after-claim")
+        self.breaker.started(claim.destination)
+        try:
+            await self.process(claim)
+        except Exception as exc:  # a bug must not strand the claim until its lease runs out
+            log.error(
+                "delivery.worker_error",
+                delivery_id=claim.delivery_id,
+                error_type=type(exc).__name__,
+            )
+            failure = TransientDeliveryError(f"the worker failed: {type(exc).__name__}")
+            await self._finish(claim, self.clock(), failure)
+        finally:
+            self.breaker.ended(claim.destination)
         return True
+
+    def _crash_point(self, point: CrashPoint) -> None:
+        if self.crash_at == point:
+            log.warning("worker.test_crash", worker_id=self.worker_id, reason_code=point)
+            os.kill(os.getpid(), signal.SIGKILL)
 
     async def drain(self, limit: int = 1000) -> int:
         """Process due deliveries until none is left (tests, ``gateway worker --once``)."""
@@ -114,38 +199,89 @@ class DeliveryWorker:
             done += 1
         return done
 
-    async def claim(self) -> Claim | None:
-        now = self.clock()
+    async def claim(self, lanes: tuple[int, ...] | None = None) -> Claim | None:
+        """The most urgent due delivery (of ``lanes``, default all), now leased to this
+        worker; None when none is due.
+
+        A claim whose lease ran out ``max_attempts`` times without an outcome (the
+        worker died on it every time) is dead-lettered instead of being tried forever.
+        """
+        while True:
+            now = self.clock()
+            async with self.engine.begin() as conn:
+                row = await self._next_due(conn, now, lanes)
+                if row is None:
+                    return None
+                if row.status == "delivering" and row.attempts >= self.policy.max_attempts:
+                    await self._abandon(conn, row, now)
+                    continue
+                return await self._take(conn, row, now)
+
+    async def _next_due(
+        self, conn: AsyncConnection, now: datetime, lanes: tuple[int, ...] | None
+    ) -> Any:
         due = or_(
             and_(deliveries.c.status == "pending", deliveries.c.next_attempt_at <= now),
             and_(deliveries.c.status == "delivering", deliveries.c.lease_until < now),
         )
-        async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(deliveries)
-                    .where(due)
-                    .order_by(deliveries.c.lane, deliveries.c.next_attempt_at)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-            ).first()
-            if row is None:
-                return None
+        if lanes is not None:
+            due = and_(due, deliveries.c.lane.in_(lanes))
+        blocked = self.breaker.blocked()
+        if blocked:
+            due = and_(due, deliveries.c.destination.not_in(sorted(blocked)))
+        return (
             await conn.execute(
-                update(deliveries)
-                .where(deliveries.c.id == row.id)
-                .values(
-                    status="delivering",
-                    lease_until=now + LEASE,
-                    claimed_by=self.worker_id,
-                    attempts=row.attempts + 1,
-                    updated_at=now,
-                )
+                select(deliveries)
+                .where(due)
+                .order_by(deliveries.c.lane, deliveries.c.next_attempt_at)
+                .limit(1)
+                .with_for_update(skip_locked=True)
             )
-            ref = (
-                await conn.execute(select(referrals).where(referrals.c.id == row.referral_id))
-            ).one()
+        ).first()
+
+    async def _abandon(self, conn: AsyncConnection, row: Any, now: datetime) -> None:
+        reason = (
+            f"no outcome after {row.attempts} claims: the worker stopped while delivering "
+            "each time"
+        )
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == row.id)
+            .values(status="dead", lease_until=None, last_error=reason, updated_at=now)
+        )
+        await conn.execute(
+            insert(delivery_attempts).values(
+                delivery_id=row.id,
+                attempt=row.attempts,
+                started_at=row.updated_at,
+                finished_at=now,
+                outcome="permanent",
+                detail=reason,
+            )
+        )
+        await _refresh_referral_status(conn, row.referral_id, now)
+        log.warning(
+            "delivery.dead_lettered",
+            delivery_id=row.id,
+            destination=row.destination,
+            attempts=row.attempts,
+        )
+
+    async def _take(self, conn: AsyncConnection, row: Any, now: datetime) -> Claim:
+        await conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id == row.id)
+            .values(
+                status="delivering",
+                lease_until=now + self.lease,
+                claimed_by=self.worker_id,
+                attempts=row.attempts + 1,
+                updated_at=now,
+            )
+        )
+        ref = (
+            await conn.execute(select(referrals).where(referrals.c.id == row.referral_id))
+        ).one()
         return Claim(
             delivery_id=row.id,
             referral_id=row.referral_id,
@@ -201,9 +337,20 @@ class DeliveryWorker:
                 with attempt:
                     receipt = await connector.deliver(delivery)
         except DeliveryError as exc:
+            self._crash_point("after-deliver")
+            self._judge_destination(claim.destination, exc)
             await self._finish(claim, started, exc)
             return
+        self._crash_point("after-deliver")
+        self._judge_destination(claim.destination, receipt)
         await self._finish(claim, started, receipt, verdict=verdict)
+
+    def _judge_destination(self, destination: str, result: Receipt | DeliveryError) -> None:
+        """Feed the circuit breaker: only a transient failure counts against a destination."""
+        if isinstance(result, TransientDeliveryError):
+            self.breaker.failed(destination)
+        else:
+            self.breaker.succeeded(destination)
 
     def _recheck(
         self, claim: Claim, destination: AnyDestination, consent: dict[str, Any] | None
@@ -410,21 +557,53 @@ class DeliveryWorker:
         )
 
 
+async def _relay(
+    stop: asyncio.Event,
+    poll_seconds: float,
+    wake: asyncio.Event,
+    nudges: tuple[asyncio.Event, ...],
+) -> None:
+    """Pass each ``wake`` on to every loop (each clears its own nudge)."""
+    while not stop.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(wake.wait(), timeout=poll_seconds)
+        if wake.is_set():
+            wake.clear()
+            for nudge in nudges:
+                nudge.set()
+
+
 def _with_task(bundle: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
-    """Add the destination's Task; its owner travels as an identifier, not a local reference."""
-    body = {k: v for k, v in task.items() if k not in {"id", "meta"}}
+    """Put the destination's own Task in the Bundle in place of the mapping's generic one.
+
+    One Task per referral reaches the destination. It keeps the generic entry's
+    ``fullUrl``, so references to it still resolve; its owner travels as an identifier,
+    not a local reference; its conditional create is keyed on its own identifier.
+    """
+    body = {k: v for k, v in task.items() if k != "id"}
+    meta = {k: v for k, v in (task.get("meta") or {}).items() if k in {"profile", "security"}}
+    body.pop("meta", None)
+    if meta:
+        body = {"resourceType": body.pop("resourceType"), "meta": meta, **body}
     owner = task.get("owner") or {}
     body["owner"] = {k: v for k, v in owner.items() if k != "reference"} or {
         "identifier": {"system": DESTINATION_SYSTEM, "value": "unknown"}
     }
     identifier = task["identifier"][0]
+    entries = bundle.get("entry", [])
+    generic = next(
+        (e for e in entries if e["resource"]["resourceType"] == "Task"),
+        None,
+    )
+    full_url = generic["fullUrl"] if generic else f"urn:uuid:{task['id']}"
     local_refs = {
         f"{e['resource']['resourceType']}/{e['fullUrl'].removeprefix('urn:uuid:')}": e["fullUrl"]
-        for e in bundle.get("entry", [])
+        for e in entries
     }
+    local_refs[f"Task/{task['id']}"] = full_url
     body = fhir_store.rewrite_references(body, local_refs)
     entry = {
-        "fullUrl": f"urn:uuid:{task['id']}",
+        "fullUrl": full_url,
         "resource": body,
         "request": {
             "method": "POST",
@@ -432,7 +611,9 @@ def _with_task(bundle: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
             "ifNoneExist": f"identifier={identifier['system']}|{identifier['value']}",
         },
     }
-    return {**bundle, "entry": [*bundle.get("entry", []), entry]}
+    if generic is None:
+        return {**bundle, "entry": [*entries, entry]}
+    return {**bundle, "entry": [entry if e is generic else e for e in entries]}
 
 
 async def _publish_task(

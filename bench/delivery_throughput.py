@@ -1,0 +1,141 @@
+"""Delivery throughput to a real EHR (sekmet-fhir on loopback), one and two workers.
+
+Accepts N referrals (one EHR delivery each) through the real intake, then starts
+``gateway worker`` processes against the same database and measures referrals
+delivered per second, from the first attempt's start to the last attempt's end (the
+workers' start-up is not counted). Runs on SQLite WAL, and on PostgreSQL when one
+answers at ``--postgres`` (two workers claim with ``FOR UPDATE SKIP LOCKED`` there;
+on SQLite claims serialise). Bounded and loopback only.
+
+    .venv/bin/python bench/delivery_throughput.py [--referrals 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+BENCH = Path(__file__).resolve().parent
+sys.path[:0] = [str(BENCH), str(BENCH.parent / "tests" / "support")]
+from harness import running_gateway  # noqa: E402
+from live_gateway import GatewayFiles, start_worker, write_gateway_files  # noqa: E402
+from sekmet import (  # noqa: E402
+    Ehr,
+    ehr_destination,
+    routed_to_ehr,
+    start_sekmet,
+    stop_process,
+    unique_triage,
+)
+
+from gateway.logging import configure_logging  # noqa: E402
+from gateway.store.tables import deliveries, delivery_attempts  # noqa: E402
+
+
+async def fill(directory: Path, files: GatewayFiles, ehr: Ehr, count: int) -> None:
+    intake = directory / "intake"
+    intake.mkdir()
+    config = routed_to_ehr(ehr_destination(ehr))
+    async with running_gateway(intake, database_url=files.database_url, config=config) as h:
+        for _ in range(count):
+            response = await h.submit(unique_triage("minimal-patient"))
+            assert response.status_code == 202, response.text
+
+
+async def progress(database_url: str) -> tuple[int, int, float]:
+    """(delivered, all, seconds from the first attempt's start to the last one's end)"""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            delivered = (
+                await conn.execute(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(deliveries.c.status == "delivered")
+                )
+            ).scalar_one()
+            total = (await conn.execute(select(func.count()).select_from(deliveries))).scalar_one()
+            first, last = (
+                await conn.execute(
+                    select(
+                        func.min(delivery_attempts.c.started_at),
+                        func.max(delivery_attempts.c.finished_at),
+                    )
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    span = (last - first).total_seconds() if first and last else 0.0
+    return int(delivered), int(total), span
+
+
+async def run(label: str, database_url: str, ehr: Ehr, referrals: int, workers: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        files = write_gateway_files(directory, routed_to_ehr(ehr_destination(ehr)), database_url)
+        await fill(directory, files, ehr, referrals)
+        processes = [start_worker(files, log_level="WARNING") for _ in range(workers)]
+        try:
+            deadline = time.monotonic() + 600
+            while time.monotonic() < deadline:
+                delivered, total, span = await progress(database_url)
+                if delivered == total:
+                    break
+                await asyncio.sleep(0.5)
+        finally:
+            for process in processes:
+                stop_process(process)
+    print(
+        f"{label}, {workers} worker(s): {delivered}/{total} referrals in {span:.1f} s "
+        f"= {delivered / span:.1f} referrals/s"
+    )
+
+
+async def admin(admin_url: str, statement: str) -> bool:
+    try:
+        conn = await asyncpg.connect(admin_url, timeout=5)
+    except (OSError, asyncpg.PostgresError):
+        return False
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+    return True
+
+
+async def main(referrals: int, postgres: str) -> None:
+    configure_logging("WARNING")
+    print(f"machine: {os.cpu_count()} cores; EHR: sekmet-fhir on loopback")
+    with tempfile.TemporaryDirectory() as tmp, start_sekmet(Path(tmp) / "sekmet") as ehr:
+        for workers in (1, 2):
+            sqlite = f"sqlite+aiosqlite:///{tmp}/bench-{workers}.db"
+            await run("sqlite (WAL)", sqlite, ehr, referrals, workers)
+        server = postgres.removeprefix("postgresql://").rsplit("/", 1)[0]
+        for workers in (1, 2):
+            name = f"bench_{uuid.uuid4().hex[:12]}"
+            if not await admin(postgres, f'CREATE DATABASE "{name}"'):
+                print(f"postgresql: no server at {postgres}, skipped")
+                break
+            try:
+                url = f"postgresql+asyncpg://{server}/{name}"
+                await run("postgresql", url, ehr, referrals, workers)
+            finally:
+                await admin(postgres, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--referrals", type=int, default=300)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+    asyncio.run(main(args.referrals, args.postgres))
