@@ -47,6 +47,7 @@ from gateway.config import AnyDestination, GatewayConfig
 from gateway.context import Clock
 from gateway.intake.service import LANE_CRISIS, data_labels
 from gateway.logging import get_logger
+from gateway.loop.referral_status import refresh_referral_status
 from gateway.notify import task_changed
 from gateway.retry import RetryPolicy
 from gateway.settings import Settings
@@ -56,6 +57,7 @@ from gateway.tasks import DESTINATION_SYSTEM
 from mappings.validation import validate_bundle
 
 log = get_logger("gateway.worker")
+CANCELLED_BEFORE_SENDING = frozenset({"cancelled", "entered-in-error"})
 LEASE = timedelta(seconds=60)
 CrashPoint = Literal["after-claim", "after-deliver"]
 CRISIS_LANE_ONLY = (LANE_CRISIS,)
@@ -241,8 +243,7 @@ class DeliveryWorker:
 
     async def _abandon(self, conn: AsyncConnection, row: Any, now: datetime) -> None:
         reason = (
-            f"no outcome after {row.attempts} claims: the worker stopped while delivering "
-            "each time"
+            f"no outcome after {row.attempts} claims: the worker stopped while delivering each time"
         )
         await conn.execute(
             update(deliveries)
@@ -279,9 +280,7 @@ class DeliveryWorker:
                 updated_at=now,
             )
         )
-        ref = (
-            await conn.execute(select(referrals).where(referrals.c.id == row.referral_id))
-        ).one()
+        ref = (await conn.execute(select(referrals).where(referrals.c.id == row.referral_id))).one()
         return Claim(
             delivery_id=row.id,
             referral_id=row.referral_id,
@@ -305,6 +304,9 @@ class DeliveryWorker:
         async with self.engine.connect() as conn:
             consent = await fhir_store.read(conn, "Consent", claim.consent_id or "")
             task = await fhir_store.read(conn, "Task", claim.task_id or "")
+        if task is not None and task.body.get("status") in CANCELLED_BEFORE_SENDING:
+            await self._cancelled(claim, started)
+            return
         verdict = self._recheck(claim, destination, consent.body if consent else None)
         if not verdict.permit:
             await self._withhold(claim, verdict, started)
@@ -415,6 +417,22 @@ class DeliveryWorker:
                 )
             await _refresh_referral_status(conn, claim.referral_id, now)
         log.info("delivery.withheld", delivery_id=claim.delivery_id, referral_id=claim.referral_id)
+
+    async def _cancelled(self, claim: Claim, started: datetime) -> None:
+        """The requester cancelled the Task before it was sent: nothing goes out."""
+        now = self.clock()
+        reason = "The referral was cancelled before it was sent."
+        async with self.engine.begin() as conn:
+            if not await self._still_ours(conn, claim):
+                return
+            await conn.execute(
+                update(deliveries)
+                .where(deliveries.c.id == claim.delivery_id)
+                .values(status="cancelled", last_error=reason, updated_at=now, lease_until=None)
+            )
+            await self._attempt(conn, claim, started, now, "withheld", None, reason)
+            await _refresh_referral_status(conn, claim.referral_id, now)
+        log.info("delivery.cancelled", delivery_id=claim.delivery_id, referral_id=claim.referral_id)
 
     async def _finish(
         self,
@@ -682,15 +700,19 @@ async def _refresh_referral_status(conn: AsyncConnection, referral_id: str, now:
         .where(referrals.c.id == referral_id)
         .values(status=referral_status(statuses), updated_at=now)
     )
+    # Once a recipient has acted on a delivered Task, the loop's status speaks instead.
+    await refresh_referral_status(conn, referral_id)
 
 
 def referral_status(delivery_statuses: list[str]) -> str:
     """The referral's delivery status, derived from its deliveries."""
-    done = {"delivered", "withheld", "dead"}
+    done = {"delivered", "withheld", "dead", "cancelled"}
     if any(s == "dead" for s in delivery_statuses):
         return "needs-attention"
     if all(s == "withheld" for s in delivery_statuses):
         return "withheld"
+    if all(s in {"withheld", "cancelled"} for s in delivery_statuses):
+        return "cancelled"
     if all(s in done for s in delivery_statuses):
         return "delivered"
     if any(s == "delivered" for s in delivery_statuses):

@@ -38,7 +38,9 @@ async def refresh_referral_status(conn: AsyncConnection, referral_id: str) -> st
         row[0]
         for row in await conn.execute(
             select(deliveries.c.task_id).where(
-                deliveries.c.referral_id == referral_id, deliveries.c.task_id.is_not(None)
+                deliveries.c.referral_id == referral_id,
+                deliveries.c.task_id.is_not(None),
+                deliveries.c.status == "delivered",  # only Tasks a recipient could act on
             )
         )
     ]
