@@ -18,8 +18,7 @@ async def test_audit_events_are_served_as_fhir(tmp_path: Path) -> None:
         accepted = (await h.submit(triage())).json()
         patient = (await h.get(f"/referrals/{accepted['referral_id']}")).json()["links"]["Patient"]
         patient_id = patient.rsplit("/", 1)[1]
-        bundle = (await h.get("/fhir/AuditEvent", client_id="operator",
-                              patient=patient_id)).json()
+        bundle = (await h.get("/fhir/AuditEvent", client_id="operator", patient=patient_id)).json()
         assert bundle["total"] == 3  # received + two consent decisions
         first = bundle["entry"][0]["resource"]
         assert first["resourceType"] == "AuditEvent"
@@ -46,8 +45,7 @@ def audited_database(tmp_path: Path) -> str:
 
 
 def _verify(url: str, *args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(app, ["audit", "verify", *args],
-                                env={"GATEWAY_DATABASE_URL": url})
+    result = CliRunner().invoke(app, ["audit", "verify", *args], env={"GATEWAY_DATABASE_URL": url})
     return result.exit_code, result.output
 
 
@@ -71,8 +69,12 @@ def test_intact_log_verifies(audited_database: str) -> None:
 
 
 def test_an_edited_entry_is_named(audited_database: str) -> None:
-    _tamper(audited_database, update(audit_log).where(audit_log.c.seq == 4)
-            .values(entry=b'{"resourceType": "AuditEvent", "edited": true}'))
+    _tamper(
+        audited_database,
+        update(audit_log)
+        .where(audit_log.c.seq == 4)
+        .values(entry=b'{"resourceType": "AuditEvent", "edited": true}'),
+    )
     code, output = _verify(audited_database)
     assert code != 0 and "entry 4" in output
 
@@ -86,14 +88,19 @@ def test_a_deleted_entry_is_named(audited_database: str) -> None:
 def test_a_truncated_tail_is_caught_against_an_exported_head(
     audited_database: str, tmp_path: Path
 ) -> None:
-    head = CliRunner().invoke(app, ["audit", "head"],
-                              env={"GATEWAY_DATABASE_URL": audited_database})
+    head = CliRunner().invoke(
+        app, ["audit", "head"], env={"GATEWAY_DATABASE_URL": audited_database}
+    )
     assert head.exit_code == 0
     exported = tmp_path / "head.json"
     exported.write_text(head.output)
-    _tamper(audited_database, delete(audit_log).where(
-        audit_log.c.seq == select(audit_log.c.seq).order_by(audit_log.c.seq.desc()).limit(1)
-        .scalar_subquery()))
+    _tamper(
+        audited_database,
+        delete(audit_log).where(
+            audit_log.c.seq
+            == select(audit_log.c.seq).order_by(audit_log.c.seq.desc()).limit(1).scalar_subquery()
+        ),
+    )
     assert _verify(audited_database)[0] == 0  # the chain alone looks fine...
     code, output = _verify(audited_database, "--head", str(exported))
     assert code != 0 and "altered" in output  # ...but not against the head kept outside

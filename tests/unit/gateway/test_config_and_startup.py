@@ -32,13 +32,30 @@ def minimal(**changes: Any) -> dict[str, Any]:
     [
         (minimal(destinations=[{"name": "inbox", "type": "inbox"}]), "crisis"),
         (minimal(routing=[{"name": "r", "send_to": ["nowhere"]}]), "nowhere"),
-        (minimal(destinations=[{"name": "inbox", "type": "inbox"},
-                               {"name": "c", "type": "crisis", "url": "https://c.example",
-                                "secret": "whsec_..."}]), "secret"),
-        (minimal(destinations=[{"name": "inbox", "type": "carrier-pigeon"},
-                               {"name": "desk", "type": "crisis"}]), "destinations.0"),
-        (minimal(clients=[{"client_id": "a", "scopes": ["system/ServiceRequest.c"]}]),
-         "jwks"),
+        (
+            minimal(
+                destinations=[
+                    {"name": "inbox", "type": "inbox"},
+                    {
+                        "name": "c",
+                        "type": "crisis",
+                        "url": "https://c.example",
+                        "secret": "whsec_...",
+                    },
+                ]
+            ),
+            "secret",
+        ),
+        (
+            minimal(
+                destinations=[
+                    {"name": "inbox", "type": "carrier-pigeon"},
+                    {"name": "desk", "type": "crisis"},
+                ]
+            ),
+            "destinations.0",
+        ),
+        (minimal(clients=[{"client_id": "a", "scopes": ["system/ServiceRequest.c"]}]), "jwks"),
         (minimal(outbound={"allow_private": ["not-a-cidr"]}), "outbound.allow_private"),
         (minimal(surprise=True), "surprise"),
     ],
@@ -56,8 +73,7 @@ def test_the_example_config_is_valid() -> None:
 
 def test_production_refuses_demo_keys() -> None:
     config = load_config(EXAMPLES)
-    settings = Settings(env="production", signing_key_file=Path("k.pem"),
-                        audit_hash_key="x" * 40)
+    settings = Settings(env="production", signing_key_file=Path("k.pem"), audit_hash_key="x" * 40)
     with pytest.raises(ConfigError, match="demo"):
         refuse_unsafe(settings, config)
 
@@ -74,14 +90,20 @@ def test_serve_exits_non_zero_with_the_problem_on_a_bad_file(tmp_path: Path) -> 
     result = subprocess.run(
         [sys.executable, "-m", "gateway.cli", "serve"],
         env={"GATEWAY_CONFIG": str(bad), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode != 0
     assert "ghost" in result.stderr
 
 
 def test_webhook_secret_example_vector_is_accepted() -> None:
-    parse_config(minimal(destinations=[
-        {"name": "inbox", "type": "inbox"},
-        {"name": "c", "type": "crisis", "url": "https://c.example", "secret": SECRET},
-    ]))
+    parse_config(
+        minimal(
+            destinations=[
+                {"name": "inbox", "type": "inbox"},
+                {"name": "c", "type": "crisis", "url": "https://c.example", "secret": SECRET},
+            ]
+        )
+    )

@@ -72,8 +72,10 @@ async def _post_consent(h: Any, resource: dict[str, Any]) -> Any:
     )
 
 
-async def test_filed_consent_is_referenced_by_a_submission(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_filed_consent_is_referenced_by_a_submission(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         body = triage()
         created = await _post_consent(
             h, consent_resource(["ehr", "crisis"], body["patient"]["identifiers"][0])
@@ -86,8 +88,8 @@ async def test_filed_consent_is_referenced_by_a_submission(tmp_path: Path) -> No
         assert response.json()["consent_id"] == f"Consent/{consent_id}"
 
 
-async def test_consent_of_someone_else_is_422(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_consent_of_someone_else_is_422(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         created = await _post_consent(
             h, consent_resource(["ehr"], {"system": "https://other.example", "value": "x"})
         )
@@ -98,8 +100,8 @@ async def test_consent_of_someone_else_is_422(tmp_path: Path) -> None:
         assert response.json()["issue"][0]["expression"] == ["consent.consent_ref"]
 
 
-async def test_invalid_consent_names_the_element(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_invalid_consent_names_the_element(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         resource = consent_resource(["ehr"], {"system": "s", "value": "v"})
         resource["status"] = "maybe"
         response = await _post_consent(h, resource)
@@ -107,8 +109,10 @@ async def test_invalid_consent_names_the_element(tmp_path: Path) -> None:
         assert "Consent.status" in response.json()["issue"][0]["expression"]
 
 
-async def test_consent_covering_nothing_chosen_is_403_and_stores_nothing(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_consent_covering_nothing_chosen_is_403_and_stores_nothing(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         body = triage("contract-example")
         body["consent"]["share_with"] = ["community"]
         body["assessments"][0]["answers"][8] = 0  # no self-harm signal: only the inbox route
@@ -119,8 +123,10 @@ async def test_consent_covering_nothing_chosen_is_403_and_stores_nothing(tmp_pat
             assert (await conn.execute(select(referrals.c.id))).first() is None
 
 
-async def test_uncovered_destination_is_skipped_with_the_reason(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_uncovered_destination_is_skipped_with_the_reason(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         body = triage("contract-example")
         body["consent"]["share_with"] = ["ehr"]  # the safety crisis route is not covered
         response = await h.submit(body)
@@ -132,8 +138,10 @@ async def test_uncovered_destination_is_skipped_with_the_reason(tmp_path: Path) 
         assert routes["crisis-desk"]["consent_reason"]
 
 
-async def test_imminent_risk_reaches_crisis_without_consent_as_emergency(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_imminent_risk_reaches_crisis_without_consent_as_emergency(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         body = triage("imminent-risk")
         body["consent"]["share_with"] = ["community"]
         response = await h.submit(body)
@@ -149,11 +157,12 @@ async def test_imminent_risk_reaches_crisis_without_consent_as_emergency(tmp_pat
 
 
 async def test_revoked_between_accept_and_deliver_makes_zero_outbound_calls(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     inbox, crisis = MockConnector(), MockConnector()
     async with running_gateway(
         tmp_path,
+        database_url=database_url,
         connectors={"inbox": inbox, "crisis-desk": crisis, "community-inbox": MockConnector()},
     ) as h:
         accepted = (await h.submit(triage())).json()
@@ -177,8 +186,8 @@ async def test_revoked_between_accept_and_deliver_makes_zero_outbound_calls(
         assert view["status"] == "withheld"
 
 
-async def test_stale_if_match_is_412(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_stale_if_match_is_412(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         accepted = (await h.submit(triage())).json()
         consent_id = accepted["consent_id"].split("/")[1]
         current = (await h.get(f"/fhir/Consent/{consent_id}")).json()
@@ -190,8 +199,8 @@ async def test_stale_if_match_is_412(tmp_path: Path) -> None:
         assert response.status_code == 412
 
 
-async def test_another_client_cannot_revoke(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_another_client_cannot_revoke(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         accepted = (await h.submit(triage(), client_id="app-a")).json()
         consent_id = accepted["consent_id"].split("/")[1]
         current = (await h.get(f"/fhir/Consent/{consent_id}")).json()
@@ -204,8 +213,8 @@ async def test_another_client_cannot_revoke(tmp_path: Path) -> None:
         assert response.status_code == 404
 
 
-async def test_summary_is_plain_and_names_withdrawal(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_summary_is_plain_and_names_withdrawal(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         accepted = (await h.submit(triage())).json()
         consent_id = accepted["consent_id"].split("/")[1]
         summary = (await h.get(f"/consents/{consent_id}/summary")).json()

@@ -194,3 +194,14 @@ async def test_token_without_the_scope_is_403(tmp_path: Path) -> None:
         )
         assert response.status_code == 403
         assert response.json()["resourceType"] == "OperationOutcome"
+
+
+async def test_another_clients_search_never_contains_my_referral(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as h:
+        await h.submit(triage(), client_id="app-a")
+        await h.deliver_all()
+        for rtype in ("ServiceRequest", "Patient", "Observation", "RiskAssessment", "Task"):
+            mine = (await h.get(f"/fhir/{rtype}", client_id="app-a")).json()
+            theirs = (await h.get(f"/fhir/{rtype}", client_id="app-b")).json()
+            assert mine["total"] >= 1, rtype
+            assert theirs["total"] == 0 and theirs["entry"] == [], rtype

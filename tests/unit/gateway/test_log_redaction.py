@@ -78,8 +78,9 @@ async def test_canary_never_reaches_a_log_line(tmp_path: Path, log_stream: io.St
         refused["assessments"][0]["answers"][8] = 0
         assert (await h.submit(refused)).status_code == 403
         assert (await h.submit(f'{{"x": "{CANARY_NAME}'.encode())).status_code == 400
-        await h.client.get(f"/patients/urn:x|{CANARY_PHONE}/export",
-                           headers={"Authorization": f"Bearer {token}"})
+        await h.client.get(
+            f"/patients/urn:x|{CANARY_PHONE}/export", headers={"Authorization": f"Bearer {token}"}
+        )
         await h.client.get("/fhir/Task", headers={"Authorization": f"Bearer {CANARY_NAME}"})
     logged = log_stream.getvalue()
     assert "referral.accepted" in logged  # the logging really was captured

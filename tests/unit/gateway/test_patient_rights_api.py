@@ -10,8 +10,10 @@ from harness import running_gateway, triage
 PERSON = "https://app.example.org/patients|p-123"
 
 
-async def test_accounting_lists_each_disclosure_with_recipient_and_purpose(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_accounting_lists_each_disclosure_with_recipient_and_purpose(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         await h.submit(triage())
         await h.deliver_all()
         response = await h.get(f"/patients/{PERSON}/disclosures", client_id="operator")
@@ -22,8 +24,8 @@ async def test_accounting_lists_each_disclosure_with_recipient_and_purpose(tmp_p
         assert all(r["date"] and r["purpose"] for r in rows)
 
 
-async def test_identifier_may_come_percent_encoded(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_identifier_may_come_percent_encoded(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         await h.submit(triage())
         await h.deliver_all()
         encoded = quote(PERSON, safe="")
@@ -32,21 +34,21 @@ async def test_identifier_may_come_percent_encoded(tmp_path: Path) -> None:
         assert len(response.json()["disclosures"]) == 2
 
 
-async def test_reads_need_an_operator_or_audit_scope(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_reads_need_an_operator_or_audit_scope(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         await h.submit(triage())
         assert (await h.get(f"/patients/{PERSON}/disclosures")).status_code == 403
         assert (await h.get(f"/patients/{PERSON}/export")).status_code == 403
 
 
-async def test_unknown_person_is_404(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_unknown_person_is_404(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         response = await h.get("/patients/urn:x|nobody/export", client_id="operator")
         assert response.status_code == 404
 
 
-async def test_export_is_a_bundle_of_everything_held(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_export_is_a_bundle_of_everything_held(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         await h.submit(triage())
         await h.deliver_all()
         bundle = (await h.get(f"/patients/{PERSON}/export", client_id="operator")).json()
@@ -64,8 +66,8 @@ async def test_export_is_a_bundle_of_everything_held(tmp_path: Path) -> None:
         } <= types
 
 
-async def test_erasure_erases_keeps_audit_and_says_which(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_erasure_erases_keeps_audit_and_says_which(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         referral_id = (await h.submit(triage())).json()["referral_id"]
         await h.deliver_all()
         response = await h.client.delete(
@@ -90,8 +92,8 @@ async def test_erasure_erases_keeps_audit_and_says_which(tmp_path: Path) -> None
         assert view["status"] == "erased"
 
 
-async def test_erasure_needs_patient_delete_scope(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_erasure_needs_patient_delete_scope(tmp_path: Path, database_url: str) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         await h.submit(triage())
         response = await h.client.delete(
             f"/patients/{PERSON}", headers=await h.auth("operator", "system/*.rs")
@@ -99,8 +101,10 @@ async def test_erasure_needs_patient_delete_scope(tmp_path: Path) -> None:
         assert response.status_code == 403
 
 
-async def test_an_operator_reading_the_record_is_an_accounted_disclosure(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path) as h:
+async def test_an_operator_reading_the_record_is_an_accounted_disclosure(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
         await h.submit(triage())
         await h.get("/fhir/Observation", client_id="operator")
         await h.get("/fhir/Observation")  # the submitter reading its own: no disclosure

@@ -15,8 +15,11 @@ RULES = [
         {"name": "imminent", "when": {"risk_level": ["imminent"]}, "send_to": ["crisis", "ehr"]},
         {"name": "clinical", "when": {"pathway": ["clinical"]}, "send_to": ["ehr"]},
         {"name": "severe", "when": {"severity": ["severe"]}, "send_to": ["psychiatry"]},
-        {"name": "spanish-ca", "when": {"language": ["es"], "state": ["CA"]},
-         "send_to": ["bilingual"]},
+        {
+            "name": "spanish-ca",
+            "when": {"language": ["es"], "state": ["CA"]},
+            "send_to": ["bilingual"],
+        },
         {"name": "sf", "when": {"postal_code_prefix": ["941"]}, "send_to": ["sf-clinic"]},
         {"name": "urgent", "when": {"urgency": ["urgent", "asap"]}, "send_to": ["ehr"]},
         {"name": "signal", "when": {"safety_signal": True}, "send_to": ["on-call"]},
@@ -85,7 +88,8 @@ def test_safety_rule_cannot_be_configured_away() -> None:
 def test_routing_decision_is_plain_data() -> None:
     as_dict = route(facts(safety_signal=True), RULES, CRISIS).to_dict()
     assert as_dict["routes"][-1] == {
-        "destination": "crisis", "rules": ["safety"],
+        "destination": "crisis",
+        "rules": ["safety"],
         "reason": "An answer shows thoughts of self-harm, so a crisis service is always told.",
         "safety": True,
     }
