@@ -81,7 +81,14 @@ def check_semantics(submission: TriageSubmission, *, today: date) -> dict[int, i
             continue
         total = instrument.total(list(assessment.answers))
         totals[index] = total
-        if assessment.total is not None and assessment.total != total:
+        if assessment.total is not None and total is None:
+            issues.append(
+                Issue(
+                    f"{where}.total: the {instrument.title} has no total score",
+                    expression=f"{where}.total",
+                )
+            )
+        elif assessment.total is not None and assessment.total != total:
             issues.append(
                 Issue(
                     f"{where}.total: {assessment.total} disagrees with the answers, "

@@ -111,6 +111,20 @@ async def test_bad_input_is_422_naming_the_field_and_stores_nothing(
         assert after == before == [0, before[1], 0]
 
 
+async def test_a_total_for_the_cssrs_screener_is_refused(tmp_path: Path) -> None:
+    body = triage("imminent-risk")
+    cssrs = next(
+        i for i, a in enumerate(body["assessments"]) if a["instrument"] == "c-ssrs-screener"
+    )
+    body["assessments"][cssrs]["total"] = 4
+    async with running_gateway(tmp_path) as h:
+        response = await h.submit(body)
+        assert response.status_code == 422
+        [issue] = response.json()["issue"]
+        assert issue["expression"] == [f"assessments[{cssrs}].total"]
+        assert "no total" in issue["diagnostics"]
+
+
 async def test_total_that_agrees_is_accepted(tmp_path: Path) -> None:
     body = triage()
     body["assessments"][0]["total"] = sum(body["assessments"][0]["answers"])
