@@ -161,7 +161,11 @@ def _decide_under(consent: dict[str, Any], request: DecisionRequest, now: dateti
     consent_id = consent.get("id")
     root = consent.get("provision") or {}
     classes: list[str | None] = list(sorted(request.data_classes)) or [None]
-    verdicts = {cls: _evaluate_root(root, request, cls, now) for cls in classes}
+    if _names_classes(root):
+        verdicts = {cls: _evaluate_root(root, request, cls, now) for cls in classes}
+    else:  # no provision limits classes: one evaluation speaks for them all
+        once = _evaluate_root(root, request, None, now)
+        verdicts = dict.fromkeys(classes, once)
     permitted = [cls for cls in classes if verdicts[cls].permit]
     if not permitted:
         verdict = verdicts[classes[0]]
@@ -185,6 +189,12 @@ def _decide_under(consent: dict[str, Any], request: DecisionRequest, now: dateti
         provision=deciding.path,
         consent_id=consent_id,
         obligations=tuple(obligations),
+    )
+
+
+def _names_classes(provision: dict[str, Any]) -> bool:
+    return bool(provision.get("class")) or any(
+        _names_classes(child) for child in provision.get("provision") or []
     )
 
 
