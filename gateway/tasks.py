@@ -46,3 +46,46 @@ def destination_task(
             "display": destination,
         },
     }
+
+
+def with_destination_task(bundle: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
+    """Put the destination's own Task in the Bundle in place of the mapping's generic one.
+
+    One Task per referral reaches the destination. It keeps the generic entry's
+    ``fullUrl``, so references to it still resolve; its owner travels as an identifier,
+    not a local reference; its conditional create is keyed on its own identifier.
+    """
+    body = {k: v for k, v in task.items() if k != "id"}
+    meta = {k: v for k, v in (task.get("meta") or {}).items() if k in {"profile", "security"}}
+    body.pop("meta", None)
+    if meta:
+        body = {"resourceType": body.pop("resourceType"), "meta": meta, **body}
+    owner = task.get("owner") or {}
+    body["owner"] = {k: v for k, v in owner.items() if k != "reference"} or {
+        "identifier": {"system": DESTINATION_SYSTEM, "value": "unknown"}
+    }
+    identifier = task["identifier"][0]
+    entries = bundle.get("entry", [])
+    generic = next(
+        (e for e in entries if e["resource"]["resourceType"] == "Task"),
+        None,
+    )
+    full_url = generic["fullUrl"] if generic else f"urn:uuid:{task['id']}"
+    local_refs = {
+        f"{e['resource']['resourceType']}/{e['fullUrl'].removeprefix('urn:uuid:')}": e["fullUrl"]
+        for e in entries
+    }
+    local_refs[f"Task/{task['id']}"] = full_url
+    body = rewrite_references(body, local_refs)
+    entry = {
+        "fullUrl": full_url,
+        "resource": body,
+        "request": {
+            "method": "POST",
+            "url": "Task",
+            "ifNoneExist": f"identifier={identifier['system']}|{identifier['value']}",
+        },
+    }
+    if generic is None:
+        return {**bundle, "entry": [*entries, entry]}
+    return {**bundle, "entry": [entry if e is generic else e for e in entries]}

@@ -47,13 +47,13 @@ from gateway.config import AnyDestination, GatewayConfig
 from gateway.context import Clock
 from gateway.intake.service import LANE_CRISIS, data_labels
 from gateway.logging import get_logger
-from gateway.loop.referral_status import refresh_referral_status
+from gateway.loop.referral_status import refresh_after_delivery
 from gateway.notify import task_changed
 from gateway.retry import RetryPolicy
 from gateway.settings import Settings
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, delivery_attempts, referrals
-from gateway.tasks import DESTINATION_SYSTEM
+from gateway.tasks import with_destination_task
 from mappings.validation import validate_bundle
 
 log = get_logger("gateway.worker")
@@ -260,7 +260,7 @@ class DeliveryWorker:
                 detail=reason,
             )
         )
-        await _refresh_referral_status(conn, row.referral_id, now)
+        await refresh_after_delivery(conn, row.referral_id, now)
         log.warning(
             "delivery.dead_lettered",
             delivery_id=row.id,
@@ -317,7 +317,7 @@ class DeliveryWorker:
             list(verdict.obligations),
         )
         if task is not None:
-            outbound = _with_task(outbound, task.body)
+            outbound = with_destination_task(outbound, task.body)
         if claim.attempts == 1:
             problems = validate_bundle(outbound)
             if problems:
@@ -415,7 +415,7 @@ class DeliveryWorker:
                     "Consent no longer allows sending it.",
                     now,
                 )
-            await _refresh_referral_status(conn, claim.referral_id, now)
+            await refresh_after_delivery(conn, claim.referral_id, now)
         log.info("delivery.withheld", delivery_id=claim.delivery_id, referral_id=claim.referral_id)
 
     async def _cancelled(self, claim: Claim, started: datetime) -> None:
@@ -431,7 +431,7 @@ class DeliveryWorker:
                 .values(status="cancelled", last_error=reason, updated_at=now, lease_until=None)
             )
             await self._attempt(conn, claim, started, now, "withheld", None, reason)
-            await _refresh_referral_status(conn, claim.referral_id, now)
+            await refresh_after_delivery(conn, claim.referral_id, now)
         log.info("delivery.cancelled", delivery_id=claim.delivery_id, referral_id=claim.referral_id)
 
     async def _finish(
@@ -487,7 +487,7 @@ class DeliveryWorker:
                     destination=claim.destination,
                     attempts=claim.attempts,
                 )
-            await _refresh_referral_status(conn, claim.referral_id, now)
+            await refresh_after_delivery(conn, claim.referral_id, now)
 
     async def _delivered(
         self,
@@ -591,49 +591,6 @@ async def _relay(
                 nudge.set()
 
 
-def _with_task(bundle: dict[str, Any], task: dict[str, Any]) -> dict[str, Any]:
-    """Put the destination's own Task in the Bundle in place of the mapping's generic one.
-
-    One Task per referral reaches the destination. It keeps the generic entry's
-    ``fullUrl``, so references to it still resolve; its owner travels as an identifier,
-    not a local reference; its conditional create is keyed on its own identifier.
-    """
-    body = {k: v for k, v in task.items() if k != "id"}
-    meta = {k: v for k, v in (task.get("meta") or {}).items() if k in {"profile", "security"}}
-    body.pop("meta", None)
-    if meta:
-        body = {"resourceType": body.pop("resourceType"), "meta": meta, **body}
-    owner = task.get("owner") or {}
-    body["owner"] = {k: v for k, v in owner.items() if k != "reference"} or {
-        "identifier": {"system": DESTINATION_SYSTEM, "value": "unknown"}
-    }
-    identifier = task["identifier"][0]
-    entries = bundle.get("entry", [])
-    generic = next(
-        (e for e in entries if e["resource"]["resourceType"] == "Task"),
-        None,
-    )
-    full_url = generic["fullUrl"] if generic else f"urn:uuid:{task['id']}"
-    local_refs = {
-        f"{e['resource']['resourceType']}/{e['fullUrl'].removeprefix('urn:uuid:')}": e["fullUrl"]
-        for e in entries
-    }
-    local_refs[f"Task/{task['id']}"] = full_url
-    body = fhir_store.rewrite_references(body, local_refs)
-    entry = {
-        "fullUrl": full_url,
-        "resource": body,
-        "request": {
-            "method": "POST",
-            "url": "Task",
-            "ifNoneExist": f"identifier={identifier['system']}|{identifier['value']}",
-        },
-    }
-    if generic is None:
-        return {**bundle, "entry": [*entries, entry]}
-    return {**bundle, "entry": [entry if e is generic else e for e in entries]}
-
-
 async def _publish_task(
     conn: AsyncConnection, referral_id: str, task_id: str, receipt: Receipt, now: datetime
 ) -> None:
@@ -686,35 +643,3 @@ async def _set_task_status(
             previous_status=stored.body.get("status"),
             now=now,
         )
-
-
-async def _refresh_referral_status(conn: AsyncConnection, referral_id: str, now: datetime) -> None:
-    statuses = [
-        row[0]
-        for row in await conn.execute(
-            select(deliveries.c.status).where(deliveries.c.referral_id == referral_id)
-        )
-    ]
-    await conn.execute(
-        update(referrals)
-        .where(referrals.c.id == referral_id)
-        .values(status=referral_status(statuses), updated_at=now)
-    )
-    # Once a recipient has acted on a delivered Task, the loop's status speaks instead.
-    await refresh_referral_status(conn, referral_id)
-
-
-def referral_status(delivery_statuses: list[str]) -> str:
-    """The referral's delivery status, derived from its deliveries."""
-    done = {"delivered", "withheld", "dead", "cancelled"}
-    if any(s == "dead" for s in delivery_statuses):
-        return "needs-attention"
-    if all(s == "withheld" for s in delivery_statuses):
-        return "withheld"
-    if all(s in {"withheld", "cancelled"} for s in delivery_statuses):
-        return "cancelled"
-    if all(s in done for s in delivery_statuses):
-        return "delivered"
-    if any(s == "delivered" for s in delivery_statuses):
-        return "partially-delivered"
-    return "accepted"

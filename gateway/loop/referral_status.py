@@ -9,6 +9,7 @@ so the delivery status (set by the worker) still describes the referral. Pure.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -55,3 +56,36 @@ async def refresh_referral_status(conn: AsyncConnection, referral_id: str) -> st
             update(referrals).where(referrals.c.id == referral_id).values(status=status)
         )
     return status
+
+
+async def refresh_after_delivery(conn: AsyncConnection, referral_id: str, now: datetime) -> None:
+    """After a delivery's outcome: the delivery status, unless the loop's status speaks."""
+    statuses = [
+        row[0]
+        for row in await conn.execute(
+            select(deliveries.c.status).where(deliveries.c.referral_id == referral_id)
+        )
+    ]
+    await conn.execute(
+        update(referrals)
+        .where(referrals.c.id == referral_id)
+        .values(status=delivery_status(statuses), updated_at=now)
+    )
+    # Once a recipient has acted on a delivered Task, the loop's status speaks instead.
+    await refresh_referral_status(conn, referral_id)
+
+
+def delivery_status(delivery_statuses: list[str]) -> str:
+    """The referral's delivery status, derived from its deliveries."""
+    done = {"delivered", "withheld", "dead", "cancelled"}
+    if any(s == "dead" for s in delivery_statuses):
+        return "needs-attention"
+    if all(s == "withheld" for s in delivery_statuses):
+        return "withheld"
+    if all(s in {"withheld", "cancelled"} for s in delivery_statuses):
+        return "cancelled"
+    if all(s in done for s in delivery_statuses):
+        return "delivered"
+    if any(s == "delivered" for s in delivery_statuses):
+        return "partially-delivered"
+    return "accepted"
