@@ -17,9 +17,8 @@ from datetime import datetime
 from pathlib import Path
 
 import httpx
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
+from joserfc.jwk import ECKey
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from connectors.base import Connector
@@ -201,11 +200,7 @@ def load_signing_key(settings: Settings) -> GatewaySigningKey:
     default = Path("var/gateway-signing-key.pem")
     if default.exists():
         return GatewaySigningKey.from_pem_file(default)
-    pem = ec.generate_private_key(ec.SECP384R1()).private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    pem = ECKey.generate_key("P-384").as_pem(private=True)
     default.parent.mkdir(parents=True, exist_ok=True)
     default.write_bytes(pem)
     os.chmod(default, 0o600)

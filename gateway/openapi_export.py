@@ -12,8 +12,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from joserfc.jwk import ECKey
 
 from gateway.bootstrap import DEFAULT_CONFIG, build_gateway, create_app
 from gateway.config import load_config
@@ -23,13 +22,7 @@ from gateway.settings import Settings
 def openapi_document() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         key = Path(tmp) / "key.pem"
-        key.write_bytes(
-            ec.generate_private_key(ec.SECP384R1()).private_bytes(
-                serialization.Encoding.PEM,
-                serialization.PrivateFormat.PKCS8,
-                serialization.NoEncryption(),
-            )
-        )
+        key.write_bytes(ECKey.generate_key("P-384").as_pem(private=True))
         settings = Settings(
             env="test", database_url=f"sqlite+aiosqlite:///{tmp}/openapi.db",
             signing_key_file=key, run_worker=False,
