@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import signal
 import sys
@@ -265,14 +266,20 @@ def dlq_list() -> None:
 @dlq_app.command("replay")
 def dlq_replay(delivery_id: Annotated[str, typer.Argument()]) -> None:
     """Queue a dead-lettered delivery again."""
+    from gateway.audit.recorder import AuditRecorder
     from gateway.context import utc_now
     from gateway.operations import replay_dead_letter
 
-    async def replay(engine: AsyncEngine) -> bool:
-        async with engine.begin() as conn:
-            return await replay_dead_letter(conn, delivery_id, utc_now())
+    settings = _settings()
 
-    if not _with_engine(_settings(), replay):
+    async def replay(engine: AsyncEngine) -> bool:
+        audit = AuditRecorder(engine, utc_now, settings.public_url)
+        async with engine.begin() as conn:
+            return await replay_dead_letter(
+                conn, delivery_id, utc_now(), audit=audit, operator=f"cli:{getpass.getuser()}"
+            )
+
+    if not _with_engine(settings, replay):
         typer.echo(f"gateway: {delivery_id} is not a dead letter", err=True)
         raise typer.Exit(1)
     typer.echo(f"queued {delivery_id} again")

@@ -9,9 +9,16 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.audit import chain
-from gateway.audit.recorder import current_head, stored_entries
-from gateway.store.tables import deliveries
+from gateway.audit import balp, chain
+from gateway.audit.recorder import (
+    AuditRecorder,
+    append_entry,
+    client_party,
+    current_head,
+    patient_ref,
+    stored_entries,
+)
+from gateway.store.tables import deliveries, referrals
 
 
 @dataclass(frozen=True)
@@ -44,8 +51,19 @@ async def dead_letters(conn: AsyncConnection) -> list[DeadLetter]:
     ]
 
 
-async def replay_dead_letter(conn: AsyncConnection, delivery_id: str, now: datetime) -> bool:
-    """Put a dead-lettered delivery back in the queue with a fresh attempt budget."""
+async def replay_dead_letter(
+    conn: AsyncConnection, delivery_id: str, now: datetime, *, audit: AuditRecorder, operator: str
+) -> bool:
+    """Put a dead-lettered delivery back in the queue with a fresh attempt budget (audited)."""
+    row = (
+        await conn.execute(
+            select(deliveries.c.referral_id, deliveries.c.destination, referrals.c.patient_id)
+            .join(referrals, referrals.c.id == deliveries.c.referral_id)
+            .where(deliveries.c.id == delivery_id, deliveries.c.status == "dead")
+        )
+    ).first()
+    if row is None:
+        return False
     result = await conn.execute(
         update(deliveries)
         .where(deliveries.c.id == delivery_id, deliveries.c.status == "dead")
@@ -58,7 +76,25 @@ async def replay_dead_letter(conn: AsyncConnection, delivery_id: str, now: datet
             updated_at=now,
         )
     )
-    return result.rowcount == 1
+    if result.rowcount != 1:
+        return False
+    entry = balp.operator_action(
+        recorded=now.isoformat().replace("+00:00", "Z"),
+        gateway=audit.gateway,
+        operator=client_party(operator),
+        description=f"Dead-lettered delivery to '{row.destination}' queued again",
+        what={"identifier": {"system": "urn:referral-gateway:delivery", "value": delivery_id}},
+        patient=patient_ref(row.patient_id),
+    )
+    await append_entry(
+        conn,
+        entry,
+        event_type="delivery-replayed",
+        now=now,
+        referral_id=row.referral_id,
+        patient_id=row.patient_id,
+    )
+    return True
 
 
 async def verify_audit(

@@ -53,7 +53,13 @@ async def replay(
 ) -> dict[str, Any]:
     _require_operator(principal)
     async with services.engine.begin() as conn:
-        queued = await replay_dead_letter(conn, delivery_id, services.clock())
+        queued = await replay_dead_letter(
+            conn,
+            delivery_id,
+            services.clock(),
+            audit=services.audit,
+            operator=principal.client_id,
+        )
     if not queued:
         raise NotFound(f"No dead-lettered delivery {delivery_id}.")
     services.wake_worker()

@@ -612,3 +612,29 @@ def emergency_disclosure_reviewed(
         ],
         entities=entities,
     )
+
+
+def operator_action(
+    *,
+    recorded: str,
+    gateway: Party,
+    operator: Party,
+    description: str,
+    what: dict[str, Any],
+    patient: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """An operator changed what the gateway will do (e.g. replayed a dead letter)."""
+    entities = [data_entity(what)]
+    if patient is not None:
+        entities.insert(0, patient_entity(patient))
+    return _event(
+        event_type=_coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
+        subtype=[_coding(RESTFUL_INTERACTION, "update", "update")],
+        action="U",
+        recorded=recorded,
+        outcome=SUCCESS,
+        outcome_desc=description,
+        gateway=gateway,
+        agents=[_agent(_coding(DCM, "110150", "Application"), operator, requestor=True)],
+        entities=entities,
+    )

@@ -20,7 +20,7 @@ from gateway.bootstrap import build_gateway
 from gateway.circuit import CircuitBreaker, CircuitState
 from gateway.retry import RetryPolicy
 from gateway.settings import Settings
-from gateway.store.tables import deliveries
+from gateway.store.tables import audit_log, deliveries
 
 pytestmark = pytest.mark.integration
 
@@ -126,6 +126,14 @@ async def test_dead_letter_after_max_attempts_then_operator_replays_it(
             f"/operations/dead-letters/{delivery_id}/replay", headers=headers
         )
         assert again.status_code == 404  # no longer a dead letter
+        async with h.gateway.engine.connect() as conn:
+            replays = (
+                await conn.execute(
+                    select(audit_log.c.entry).where(audit_log.c.event_type == "delivery-replayed")
+                )
+            ).all()
+        assert len(replays) == 1  # the operator's action is in the audit log
+        assert b"operator" in replays[0][0]
         assert await h.deliver_all() == 1  # the mock's scripted failures are used up
         assert (await statuses(h))[delivery_id][1] == "delivered"
         assert (await h.get(f"/referrals/{referral_id}")).json()["status"] == "delivered"
