@@ -16,3 +16,8 @@ def utc_now() -> datetime:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
+
+
+def fhir_instant(moment: datetime) -> str:
+    """A FHIR ``instant`` (http://hl7.org/fhir/R4/datatypes.html#instant), in UTC, to the ms."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -29,7 +29,10 @@ async def run_demo(
     async with httpx.AsyncClient(timeout=10) as plain:
         auth = SmartBackendAuth(
             SmartBackendCredentials(
-                client_id=client_id, private_key_pem=key.read_bytes(), kid=kid, alg="ES384",
+                client_id=client_id,
+                private_key_pem=key.read_bytes(),
+                kid=kid,
+                alg="ES384",
                 scope=DEMO_SCOPES,
             ),
             base_url=url,
@@ -39,7 +42,8 @@ async def run_demo(
             failures = 0
             for path in files:
                 response = await client.post(
-                    "/triage-results", content=path.read_bytes(),
+                    "/triage-results",
+                    content=path.read_bytes(),
                     headers={"Content-Type": "application/json"},
                 )
                 if response.status_code != 202:
@@ -58,7 +62,8 @@ async def run_demo(
                 triage_id = json.loads(path.read_text())["triage_id"]
                 out.write(f"{path.name} ({triage_id}): ")
                 response = await client.post(
-                    "/triage-results", content=path.read_bytes(),
+                    "/triage-results",
+                    content=path.read_bytes(),
                     headers={"Content-Type": "application/json"},
                 )
                 if response.status_code != 202:

@@ -24,8 +24,10 @@ def openapi_document() -> dict[str, Any]:
         key = Path(tmp) / "key.pem"
         key.write_bytes(ECKey.generate_key("P-384").as_pem(private=True))
         settings = Settings(
-            env="test", database_url=f"sqlite+aiosqlite:///{tmp}/openapi.db",
-            signing_key_file=key, run_worker=False,
+            env="test",
+            database_url=f"sqlite+aiosqlite:///{tmp}/openapi.db",
+            signing_key_file=key,
+            run_worker=False,
         )
         gateway = build_gateway(settings, load_config(DEFAULT_CONFIG))
         document: dict[str, Any] = create_app(gateway).openapi()

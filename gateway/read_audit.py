@@ -52,8 +52,7 @@ async def audit_foreign_reads(
                 patient=patient_ref(patient_id),
                 purpose="HOPERAT" if is_operator else "TREAT",
                 data=[
-                    {"reference": f"{r.resource_type}/{r.id}"}
-                    for r in read[:MAX_RESOURCES_LISTED]
+                    {"reference": f"{r.resource_type}/{r.id}"} for r in read[:MAX_RESOURCES_LISTED]
                 ],
             ),
             "read-disclosure",

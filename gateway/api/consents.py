@@ -15,25 +15,22 @@ from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import Response
 
 from consent.summary import summarize
+from gateway.api.bodies import read_json
 from gateway.api.deps import get_services
-from gateway.api.triage import read_limited
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
 from gateway.consents import file_consent, update_consent
-from gateway.errors import InvalidInput, Issue, MalformedRequest, NotFound
+from gateway.errors import InvalidInput, Issue, NotFound
 from gateway.json import FHIR_JSON, ORJSONResponse
 from gateway.services import Services
 from gateway.store import fhir_store
+from gateway.store.fhir_store import etag_version
 
 router = APIRouter(tags=["consent"])
 
 
 async def _resource(request: Request, services: Services) -> dict[str, Any]:
-    body = await read_limited(request, services.settings.max_body_bytes)
-    try:
-        resource = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise MalformedRequest("The body is not valid JSON.") from None
+    resource = await read_json(request, services.settings.max_body_bytes)
     if not isinstance(resource, dict):
         raise InvalidInput("The body must be a Consent resource.", issues=[Issue("object", "$")])
     return resource
@@ -42,13 +39,13 @@ async def _resource(request: Request, services: Services) -> dict[str, Any]:
 def _version(if_match: str | None) -> int | None:
     if if_match is None:
         return None
-    tag = if_match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
+    version = etag_version(if_match)
+    if version is None:
         raise InvalidInput(
             'If-Match must be a version ETag like W/"1".',
             issues=[Issue("not a version", "If-Match")],
         )
-    return int(tag)
+    return version
 
 
 def _fhir(resource: dict[str, Any], status_code: int, **headers: str) -> Response:

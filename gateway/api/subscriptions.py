@@ -10,8 +10,8 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Request, Response
 
+from gateway.api.bodies import read_limited
 from gateway.api.deps import get_services
-from gateway.api.triage import read_limited
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
 from gateway.errors import Forbidden, MalformedRequest, NotFound

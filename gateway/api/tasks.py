@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, Header, Request
 
+from gateway.api.bodies import read_json
 from gateway.api.deps import get_services
-from gateway.api.triage import read_limited
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
 from gateway.errors import MalformedRequest
@@ -24,14 +23,6 @@ from gateway.services import Services
 router = APIRouter(prefix="/fhir", tags=["fhir"])
 _update = Authenticator("system/Task.u")
 JSON_PATCH = "application/json-patch+json"
-
-
-async def _json(request: Request, services: Services) -> Any:
-    body = await read_limited(request, services.settings.max_body_bytes)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise MalformedRequest("The body is not JSON.") from None
 
 
 def _answer(task: dict[str, Any]) -> FhirJSONResponse:
@@ -50,7 +41,7 @@ async def update_task(
     principal: Annotated[Principal, Depends(_update)],
     if_match: Annotated[str | None, Header()] = None,
 ) -> FhirJSONResponse:
-    proposed = await _json(request, services)
+    proposed = await read_json(request, services.settings.max_body_bytes)
     async with services.engine.begin() as conn:
         task = await TaskUpdater(services.config, services.audit).put(
             conn,
@@ -75,7 +66,7 @@ async def patch_task(
     media_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media_type != JSON_PATCH:
         raise MalformedRequest(f"PATCH takes a JSON Patch document ({JSON_PATCH}).")
-    operations = await _json(request, services)
+    operations = await read_json(request, services.settings.max_body_bytes)
     async with services.engine.begin() as conn:
         task = await TaskUpdater(services.config, services.audit).patch(
             conn,

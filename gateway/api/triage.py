@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from gateway.api.bodies import read_limited
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
-from gateway.errors import PayloadTooLarge
 from gateway.intake.schema import TriageSubmission
 from gateway.logging import get_logger
 from gateway.services import Services
@@ -30,20 +30,6 @@ _BODY = {
         },
     }
 }
-
-
-async def read_limited(request: Request, limit: int) -> bytes:
-    """The body, refusing more than ``limit`` bytes without reading it all."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(f"The body is larger than {limit} bytes.")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post(

@@ -19,14 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from consent.engine import Decision
 from gateway.audit import balp, chain
 from gateway.auth.ports import AuthAuditSink, AuthEvent
-from gateway.context import Clock
+from gateway.context import Clock, fhir_instant
 from gateway.store.tables import audit_head, audit_log
 
 CLIENT_SYSTEM = "urn:referral-gateway:client-id"
-
-
-def _instant(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def client_party(client_id: str | None) -> balp.Party:
@@ -136,7 +132,7 @@ class AuditRecorder(AuthAuditSink):
         self, *, referral_id: str, patient_id: str, client_id: str, now: datetime
     ) -> PendingEntry:
         entry = balp.submission_received(
-            recorded=_instant(now),
+            recorded=fhir_instant(now),
             gateway=self.gateway,
             submitter=client_party(client_id),
             patient=patient_ref(patient_id),
@@ -157,7 +153,7 @@ class AuditRecorder(AuthAuditSink):
         now: datetime,
     ) -> PendingEntry:
         entry = balp.consent_decision(
-            recorded=_instant(now),
+            recorded=fhir_instant(now),
             gateway=self.gateway,
             client=client_party(client_id),
             recipient=recipient_party(recipient),
@@ -211,7 +207,7 @@ class AuditRecorder(AuthAuditSink):
         ]
         if emergency:
             entry = balp.emergency_disclosure(
-                recorded=_instant(now),
+                recorded=fhir_instant(now),
                 gateway=self.gateway,
                 recipient=recipient_party(recipient),
                 recipient_name=recipient,
@@ -225,7 +221,7 @@ class AuditRecorder(AuthAuditSink):
             event_type = "emergency-disclosure"
         else:
             entry = balp.disclosure(
-                recorded=_instant(now),
+                recorded=fhir_instant(now),
                 gateway=self.gateway,
                 recipient=recipient_party(recipient),
                 patient=patient_ref(patient_id),
@@ -254,7 +250,7 @@ class AuditRecorder(AuthAuditSink):
         revoked: bool = False,
     ) -> None:
         entry = balp.consent_recorded(
-            recorded=_instant(now),
+            recorded=fhir_instant(now),
             gateway=self.gateway,
             client=client_party(client_id),
             patient=patient_ref(patient_id),
@@ -274,7 +270,7 @@ class AuditRecorder(AuthAuditSink):
         """Token issued or refused (the authorization server's audit port)."""
         if event.action == "token.issued":
             entry = balp.token_issued(
-                recorded=_instant(event.at),
+                recorded=fhir_instant(event.at),
                 gateway=self.gateway,
                 client=client_party(event.client_id),
                 jti=event.token_id or "",
@@ -283,7 +279,7 @@ class AuditRecorder(AuthAuditSink):
             )
         else:
             entry = balp.token_refused(
-                recorded=_instant(event.at),
+                recorded=fhir_instant(event.at),
                 gateway=self.gateway,
                 client=client_party(event.client_id),
                 error=event.error or "invalid_request",
@@ -306,7 +302,7 @@ class AuditRecorder(AuthAuditSink):
     ) -> None:
         """A person acknowledged a crisis delivery (the note is not audited: it is free text)."""
         entry = balp.crisis_acknowledged(
-            recorded=_instant(now),
+            recorded=fhir_instant(now),
             gateway=self.gateway,
             client=client_party(client_id),
             person=person,
@@ -338,7 +334,7 @@ class AuditRecorder(AuthAuditSink):
     ) -> None:
         """One escalation step: a contact notified (or not reached), or an operator alert."""
         entry = balp.crisis_escalated(
-            recorded=_instant(now),
+            recorded=fhir_instant(now),
             gateway=self.gateway,
             contact=balp.Party(who={"display": contact}) if contact else None,
             patient=patient_ref(patient_id),
@@ -369,7 +365,7 @@ class AuditRecorder(AuthAuditSink):
         now: datetime,
     ) -> None:
         entry = balp.emergency_disclosure_reviewed(
-            recorded=_instant(now),
+            recorded=fhir_instant(now),
             gateway=self.gateway,
             client=client_party(client_id),
             person=person,

@@ -21,7 +21,7 @@ from consent.summary import summarize
 from consent.vocab import destination_category
 from gateway.audit.recorder import AuditRecorder, PendingEntry, append_entries
 from gateway.config import AnyDestination, CrisisDestination, GatewayConfig
-from gateway.context import Clock, IdFactory
+from gateway.context import Clock, IdFactory, fhir_instant
 from gateway.errors import Conflict, Forbidden, GatewayError, InvalidInput, Issue
 from gateway.intake.schema import ConsentReference, TriageSubmission
 from gateway.intake.validate import check_semantics, parse_submission
@@ -151,7 +151,7 @@ class IntakeService:
             referral_id=referral_id,
             now=now,
             bundle=map_triage(
-                canonical, MappingContext(referral_id, client_id, received_at=_instant(now))
+                canonical, MappingContext(referral_id, client_id, received_at=fhir_instant(now))
             ),
             decision=route(
                 routing_facts(submission),
@@ -439,7 +439,7 @@ class IntakeService:
             item.canonical["consent"],
             patient_ref=patient_ref,
             patient_identifier={"system": identifier.system, "value": identifier.value},
-            recorded_at=_instant(item.now),
+            recorded_at=fhir_instant(item.now),
             consent_uuid=resource_uuid(item.referral_id, "consent"),
             client_id=item.client_id,
         )
@@ -529,7 +529,3 @@ def _same_person(consent: dict[str, Any], patient_ref: str, submission: TriageSu
         ident.get("system") == i.system and ident.get("value") == i.value
         for i in submission.patient.identifiers
     )
-
-
-def _instant(moment: datetime) -> str:
-    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -9,7 +9,6 @@ made blind. The rules of who may set which status are in ``task_rules``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,9 +24,7 @@ from gateway.loop.milestones import task_destination
 from gateway.loop.task_rules import Role, update_problems
 from gateway.notify import task_changed
 from gateway.store import fhir_store
-from gateway.store.fhir_store import StoredResource
-
-_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+from gateway.store.fhir_store import StoredResource, etag_version
 
 
 @dataclass(frozen=True)
@@ -51,19 +48,19 @@ def roles_of(config: GatewayConfig, stored: StoredResource, caller: Caller) -> f
     return frozenset(roles)
 
 
+def _instant(moment: datetime) -> str:
+    return moment.isoformat().replace("+00:00", "Z")
+
+
 def expected_version(if_match: str | None) -> int:
     if if_match is None:
         raise PreconditionFailed(
             'If-Match is required: send the ETag of the version you changed (W/"<versionId>")'
         )
-    found = _ETAG.match(if_match)
-    if found is None:
+    version = etag_version(if_match)
+    if version is None:
         raise PreconditionFailed(f"If-Match '{if_match}' is not an ETag like W/\"3\"")
-    return int(found.group(1))
-
-
-def _instant(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return version
 
 
 class TaskUpdater:

@@ -8,6 +8,7 @@ resolve against existing identifiers, every ``urn:uuid:`` reference is rewritten
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -58,6 +59,15 @@ def rewrite_references(node: Any, mapping: dict[str, str]) -> Any:
 def _search_status(resource: dict[str, Any]) -> str | None:
     status = resource.get("status")
     return status if isinstance(status, str) else None
+
+
+_ETAG = re.compile(r'^\s*(?:W/)?"(\d+)"\s*$')
+
+
+def etag_version(value: str) -> int | None:
+    """The version in an ETag / If-Match value like ``W/"3"``, or None when malformed."""
+    found = _ETAG.match(value)
+    return int(found.group(1)) if found else None
 
 
 def with_meta(resource: dict[str, Any], version_id: int, last_updated: datetime) -> dict[str, Any]:
