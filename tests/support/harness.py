@@ -3,6 +3,7 @@ semantics through httpx's ASGI transport, and SMART tokens obtained the real way
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -174,7 +175,21 @@ async def running_gateway(
             yield Harness(gateway=gateway, client=client, keys=keys)
         finally:
             await gateway.close()
+            await _settle()
 
 
 async def _no_sleep(_seconds: float) -> None:
     return None
+
+
+async def _settle(seconds: float = 5.0) -> None:
+    """Let tasks still finishing after ``Gateway.close()`` end on their own.
+
+    Cancelling such a task while its database connection is being returned can leave
+    it waiting forever on a driver thread that has already stopped (see the note in
+    docs/decisions.md); waiting for it is what a graceful shutdown does.
+    """
+    others = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    if others:
+        await asyncio.wait(others, timeout=seconds)
+
