@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.context import fhir_instant
 from gateway.store.tables import fhir_resources, resource_identifiers
 
 
@@ -73,7 +74,7 @@ def etag_version(value: str) -> int | None:
 def with_meta(resource: dict[str, Any], version_id: int, last_updated: datetime) -> dict[str, Any]:
     meta = dict(resource.get("meta") or {})
     meta["versionId"] = str(version_id)
-    meta["lastUpdated"] = last_updated.isoformat().replace("+00:00", "Z")
+    meta["lastUpdated"] = fhir_instant(last_updated, "auto")
     return {**resource, "meta": meta}
 
 
