@@ -1,7 +1,13 @@
-"""Accept triage results: validate, map, decide consent and routes, store in ONE transaction.
+"""Accept triage results: validate, score, map, route, decide, store in ONE transaction.
 
-The request path does no network I/O and builds no FHIR models: the Bundle is
-plain data (``mappings.map_triage``) stored as the bytes the worker will send.
+``prepare`` needs no database: validate (``validate``), score the answers once
+(``mappings.scoring``), map (``mappings.map_triage``) and route (``facts`` ->
+``gateway.routing``). ``write`` plans each submission in named steps: link its
+resources to what is stored (``linking``), find the consent in force
+(``consent_in_force``), decide each route through the disclosure decision point
+(``routes`` -> ``gateway.disclosure``), then the rows (``records``) and the audit.
+The request path does no network I/O and builds no FHIR models: the Bundle is plain
+data stored as the bytes the worker will send.
 """
 
 from __future__ import annotations
