@@ -18,5 +18,4 @@ def fhir_instant(moment: datetime, precision: Precision = "milliseconds") -> str
     ``auto`` keeps whole seconds whole and microseconds as they are, so an instant read
     back compares equal to the stored moment (``meta.lastUpdated`` against ``_lastUpdated``).
     """
-    text = moment.astimezone(UTC).isoformat(timespec=precision)
-    return text.removesuffix("+00:00") + "Z"
+    return moment.astimezone(UTC).replace(tzinfo=None).isoformat(timespec=precision) + "Z"
