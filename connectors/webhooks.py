@@ -31,6 +31,7 @@ import orjson
 
 from connectors.base import Connector, Delivery, Receipt
 from connectors.http_errors import delivery_error_for, delivery_error_from_transport
+from mappings.instants import fhir_instant
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format prefix, not a secret
 SIGNATURE_VERSION = "v1"
@@ -120,7 +121,7 @@ def verify(
 
 def event_time(unix_time: float) -> str:
     """A payload ``timestamp``: RFC 3339 in UTC with a ``Z`` suffix."""
-    return datetime.fromtimestamp(unix_time, UTC).isoformat().replace("+00:00", "Z")
+    return fhir_instant(datetime.fromtimestamp(unix_time, UTC), "auto")
 
 
 def encode_payload(payload: Mapping[str, Any]) -> bytes:

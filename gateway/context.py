@@ -6,6 +6,10 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from mappings.instants import fhir_instant
+
+__all__ = ["Clock", "IdFactory", "fhir_instant", "new_uuid", "utc_now"]
+
 Clock = Callable[[], datetime]
 IdFactory = Callable[[], str]
 
@@ -16,8 +20,3 @@ def utc_now() -> datetime:
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
-
-
-def fhir_instant(moment: datetime) -> str:
-    """A FHIR ``instant`` (http://hl7.org/fhir/R4/datatypes.html#instant), in UTC, to the ms."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.audit import balp
 from gateway.audit.recorder import AuditRecorder, append_entry, client_party, patient_ref
+from gateway.context import fhir_instant
 from gateway.store.fhir_store import find_by_identifier, update_resource
 from gateway.store.tables import (
     audit_log,
@@ -97,7 +98,7 @@ async def export_bundle(
     return {
         "resourceType": "Bundle",
         "type": "collection",
-        "timestamp": now.isoformat().replace("+00:00", "Z"),
+        "timestamp": fhir_instant(now, "auto"),
         "entry": [
             {"fullUrl": f"{public_url}/fhir/{r['resourceType']}/{r.get('id', '')}", "resource": r}
             for r in resources
@@ -116,7 +117,7 @@ async def record_export(
 ) -> None:
     for patient_id in ids[:1]:
         entry = balp.patient_export(
-            recorded=now.isoformat().replace("+00:00", "Z"),
+            recorded=fhir_instant(now, "auto"),
             gateway=audit.gateway,
             requester=client_party(client_id),
             patient=patient_ref(patient_id),
@@ -240,7 +241,7 @@ async def erase(
         "delivery records: kept (ids, destinations, times and outcomes; no personal data)",
     ]
     entry = balp.patient_erasure(
-        recorded=now.isoformat().replace("+00:00", "Z"),
+        recorded=fhir_instant(now, "auto"),
         gateway=audit.gateway,
         requester=client_party(client_id),
         pseudonymised_patient={"identifier": pseudonym},

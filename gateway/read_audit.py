@@ -21,6 +21,7 @@ from gateway.audit.recorder import (
     client_party,
     patient_ref,
 )
+from gateway.context import fhir_instant
 from gateway.store.fhir_store import StoredResource
 
 MAX_RESOURCES_LISTED = 50
@@ -42,7 +43,7 @@ async def audit_foreign_reads(
             by_patient[resource.patient_id].append(resource)
     if not by_patient:
         return 0
-    recorded = now.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    recorded = fhir_instant(now)
     pending = [
         PendingEntry(
             balp.disclosure(

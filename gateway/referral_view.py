@@ -9,13 +9,14 @@ import orjson
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.context import fhir_instant
 from gateway.crisis.view import crisis_sections
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, delivery_attempts, fhir_resources, referrals
 
 
 def _instant(value: Any) -> str | None:
-    return value.isoformat().replace("+00:00", "Z") if value is not None else None
+    return fhir_instant(value, "auto") if value is not None else None
 
 
 async def load_referral(

@@ -24,8 +24,14 @@ from gateway.metrics import Metrics
 from gateway.settings import Settings
 
 
-@dataclass
+@dataclass(slots=True, kw_only=True)
 class Services:
+    """Everything a router may use, built once by ``gateway.bootstrap``.
+
+    Slotted: assigning a field that does not exist fails instead of adding one, so a
+    router cannot grow the bag by accident.
+    """
+
     settings: Settings
     config: GatewayConfig
     engine: AsyncEngine

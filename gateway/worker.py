@@ -38,14 +38,13 @@ from connectors.base import (
     Receipt,
     TransientDeliveryError,
 )
-from consent.engine import Decision, DecisionRequest, Recipient, decide
-from consent.minimise import minimise
-from consent.vocab import destination_category
+from consent.engine import Decision
 from gateway.audit.recorder import AuditRecorder
 from gateway.circuit import CircuitBreaker
 from gateway.config import AnyDestination, GatewayConfig
 from gateway.context import Clock
-from gateway.intake.service import LANE_CRISIS, data_labels
+from gateway.disclosure import Disclosure, ReferralFacts, decide_disclosure
+from gateway.intake.service import LANE_CRISIS
 from gateway.logging import get_logger
 from gateway.loop.referral_status import refresh_after_delivery
 from gateway.notify import task_changed
@@ -307,15 +306,12 @@ class DeliveryWorker:
         if task is not None and task.body.get("status") in CANCELLED_BEFORE_SENDING:
             await self._cancelled(claim, started)
             return
-        verdict = self._recheck(claim, destination, consent.body if consent else None)
+        disclosure = self._recheck(claim, destination, consent.body if consent else None)
+        verdict = disclosure.decision
         if not verdict.permit:
             await self._withhold(claim, verdict, started)
             return
-        outbound = minimise(
-            claim.bundle,
-            destination_category(destination.type, destination.consent_category),
-            list(verdict.obligations),
-        )
+        outbound = disclosure.outbound(claim.bundle)
         if task is not None:
             outbound = with_destination_task(outbound, task.body)
         if claim.attempts == 1:
@@ -356,24 +352,10 @@ class DeliveryWorker:
 
     def _recheck(
         self, claim: Claim, destination: AnyDestination, consent: dict[str, Any] | None
-    ) -> Decision:
+    ) -> Disclosure:
         """Consent is decided again just before every delivery (a revocation stops it)."""
-        return decide(
-            [consent] if consent else [],
-            DecisionRequest(
-                recipient=Recipient(
-                    category=destination_category(destination.type, destination.consent_category),
-                    name=destination.name,
-                ),
-                purpose="TREAT",
-                data_labels=data_labels(claim.bundle),
-                data_classes=frozenset(
-                    r["resourceType"] for r in fhir_store.resources_of(claim.bundle)
-                ),
-                risk_level=claim.risk_level,
-            ),
-            self.clock(),
-        )
+        facts = ReferralFacts.of(claim.bundle, claim.risk_level)
+        return decide_disclosure(destination, consent, facts, self.clock())
 
     def _summary(self, claim: Claim) -> dict[str, Any]:
         return {

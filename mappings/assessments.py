@@ -18,6 +18,7 @@ from mappings.bundle_entries import reference, uuid_identifier
 from mappings.codes import code_tables, coding, system
 from mappings.ids import resource_uuid
 from mappings.instruments import Instrument, SafetyItem
+from mappings.scoring import ScoredAssessment
 
 
 @dataclass(frozen=True)
@@ -29,12 +30,13 @@ class MappedAssessment:
 def map_assessment(
     index: int,
     assessment: dict[str, Any],
-    instrument: Instrument,
+    scored: ScoredAssessment,
     referral_id: str,
     patient_uuid: str,
     submitted_at: str,
 ) -> MappedAssessment:
-    answers: list[object] = assessment["answers"]
+    """``assessment`` as resources; ``scored`` is what scoring computed from its answers."""
+    instrument, answers = scored.instrument, scored.answers
     when = assessment.get("completed_at") or submitted_at
     role = f"assessment/{index}"
     response_uuid = resource_uuid(referral_id, f"{role}/questionnaire-response")
@@ -48,18 +50,15 @@ def map_assessment(
         "item": _response_items(instrument, answers),
     }
     observations: list[tuple[str, dict[str, Any]]] = []
-    total = instrument.total(answers)
-    if total is not None:
+    if scored.total is not None:
         total_uuid = resource_uuid(referral_id, f"{role}/total")
         observations.append(
             (
                 total_uuid,
-                _total_observation(
-                    instrument, total, total_uuid, response_uuid, patient_uuid, when
-                ),
+                _total_observation(scored, total_uuid, response_uuid, patient_uuid, when),
             )
         )
-    for safety_item, answer in instrument.positive_safety_items(answers):
+    for safety_item, answer in scored.safety:
         safety_uuid = resource_uuid(referral_id, f"{role}/safety/{safety_item.item}")
         observations.append(
             (
@@ -116,13 +115,13 @@ def _survey_observation(
 
 
 def _total_observation(
-    instrument: Instrument,
-    total: int,
+    scored: ScoredAssessment,
     observation_uuid: str,
     response_uuid: str,
     patient_uuid: str,
     when: str,
 ) -> dict[str, Any]:
+    instrument, total, band = scored.instrument, scored.total, scored.band
     assert instrument.total_loinc is not None and instrument.total_display is not None
     code = {
         "system": system("loinc"),
@@ -131,7 +130,6 @@ def _total_observation(
     }
     observation = _survey_observation(observation_uuid, code, response_uuid, patient_uuid, when)
     observation["valueInteger"] = total
-    band = instrument.severity(total)
     if band is not None:
         band_coding = {
             "system": system("severity_band"),

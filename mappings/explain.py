@@ -7,9 +7,10 @@ made the judgement, and the safety questions answered positively.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from mappings.instruments import Instrument, get_instrument
+from mappings.scoring import ScoredAssessment, score_triage
 
 _RISK_WORDS = {
     "none": "no current risk",
@@ -20,10 +21,14 @@ _RISK_WORDS = {
 }
 
 
-def explain(triage: dict[str, Any]) -> dict[str, Any]:
+def explain(
+    triage: dict[str, Any], scored: Sequence[ScoredAssessment] | None = None
+) -> dict[str, Any]:
+    """Why this referral: ``scored`` is ``score_triage(triage)`` when the caller has it."""
+    scores = score_triage(triage) if scored is None else scored
     model = triage["model"]
     return {
-        "scores": [_score(assessment) for assessment in triage["assessments"]],
+        "scores": [_score(score) for score in scores],
         "risk": _risk(triage["risk"], model),
         "model": {
             "name": model["name"],
@@ -31,16 +36,12 @@ def explain(triage: dict[str, Any]) -> dict[str, Any]:
             "summary": f"The risk level was suggested by the triage model {model['name']} "
             f"version {model['version']}; the scores were computed by the gateway.",
         },
-        "safety_signals": [
-            signal for assessment in triage["assessments"] for signal in _signals(assessment)
-        ],
+        "safety_signals": [signal for score in scores for signal in _signals(score)],
     }
 
 
-def _score(assessment: dict[str, Any]) -> dict[str, Any]:
-    instrument = get_instrument(assessment["instrument"])
-    answers: list[object] = assessment["answers"]
-    total = instrument.total(answers)
+def _score(scored: ScoredAssessment) -> dict[str, Any]:
+    instrument, answers, total = scored.instrument, scored.answers, scored.total
     score: dict[str, Any] = {"instrument": instrument.code, "title": instrument.long_title}
     if total is None:
         yes = sum(1 for answer in answers if answer is True)
@@ -49,7 +50,7 @@ def _score(assessment: dict[str, Any]) -> dict[str, Any]:
             f"{instrument.title}: {yes} of {asked} questions asked were answered yes."
         )
         return score
-    band = instrument.severity(total)
+    band = scored.band
     score.update(total=total, max_total=instrument.max_total)
     summary = f"{instrument.title} total score {total} out of {instrument.max_total}"
     if band is not None:
@@ -77,10 +78,10 @@ def _risk(risk: dict[str, Any], model: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _signals(assessment: dict[str, Any]) -> list[dict[str, Any]]:
-    instrument: Instrument = get_instrument(assessment["instrument"])
+def _signals(scored: ScoredAssessment) -> list[dict[str, Any]]:
+    instrument = scored.instrument
     signals = []
-    for safety_item, answer in instrument.positive_safety_items(assessment["answers"]):
+    for safety_item, answer in scored.safety:
         option = instrument.answer_option(answer)
         answered = option.display if option is not None else str(answer)
         question = instrument.items[safety_item.item - 1].text

@@ -11,13 +11,13 @@ Task, Provenance. See ``docs/codes.md`` for every code used.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from mappings.assessments import map_assessment
 from mappings.bundle_entries import entry
 from mappings.ids import resource_uuid
-from mappings.instruments import get_instrument
 from mappings.patient import patient_resource
 from mappings.referral import (
     ReferralIds,
@@ -28,6 +28,7 @@ from mappings.referral import (
     service_request_resource,
     task_resource,
 )
+from mappings.scoring import ScoredAssessment, score_triage
 
 
 @dataclass(frozen=True)
@@ -52,16 +53,24 @@ def referral_ids(referral_id: str) -> ReferralIds:
     )
 
 
-def map_triage(triage: dict[str, Any], ctx: MappingContext) -> dict[str, Any]:
-    """The transaction Bundle for one triage result (already validated against the contract)."""
+def map_triage(
+    triage: dict[str, Any],
+    ctx: MappingContext,
+    scored: Sequence[ScoredAssessment] | None = None,
+) -> dict[str, Any]:
+    """The transaction Bundle for one triage result (already validated against the contract).
+
+    ``scored`` is ``score_triage(triage)`` when the caller has it already.
+    """
     ids = referral_ids(ctx.referral_id)
+    scores = score_triage(triage) if scored is None else scored
     responses: list[tuple[str, dict[str, Any]]] = []
     observations: list[tuple[str, dict[str, Any]]] = []
-    for index, assessment in enumerate(triage["assessments"]):
+    for index, (assessment, score) in enumerate(zip(triage["assessments"], scores, strict=True)):
         mapped = map_assessment(
             index,
             assessment,
-            get_instrument(assessment["instrument"]),
+            score,
             ctx.referral_id,
             ids.patient,
             triage["submitted_at"],

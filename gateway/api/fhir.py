@@ -20,6 +20,7 @@ from gateway.audit.fhir_view import read_audit_event, search_audit_events
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
 from gateway.capability import capability_statement
+from gateway.context import fhir_instant
 from gateway.errors import InsufficientScope, NotFound
 from gateway.fhir_search import SERVED_TYPES, parse_search
 from gateway.json import FhirJSONResponse
@@ -134,7 +135,7 @@ async def search_resources(
     return {
         "resourceType": "Bundle",
         "type": "searchset",
-        "timestamp": services.clock().isoformat().replace("+00:00", "Z"),
+        "timestamp": fhir_instant(services.clock(), "auto"),
         "total": total,
         "link": links,
         "entry": [

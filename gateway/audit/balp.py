@@ -1,5 +1,9 @@
 """AuditEvent (FHIR R4) builders following IHE Basic Audit Log Patterns (BALP) 1.1.
 
+The event kinds and their codes are one table (``gateway.audit.balp_kinds.KINDS``);
+every builder goes through the one ``balp_build.event``. This module builds the
+disclosure, consent and token events and re-exports the rest (``balp_workflow``).
+
 Profiles (https://profiles.ihe.net/ITI/BALP/):
 
 - ``IHE.BasicAudit.PrivacyDisclosure.Source``: a disclosure the gateway makes
@@ -11,7 +15,7 @@ Profiles (https://profiles.ihe.net/ITI/BALP/):
 - ``IHE.IUA.71``: issuing an access token (DCM 110114 User Authentication,
   subtype urn:ihe:event-type-code#ITI-71, action E);
 - ``ITI.BasicAudit.PatientDelete``: erasure (audit-event-type#rest, subtype
-  restful-interaction#delete, action D).
+  restful-interaction#delete, action D), in ``balp_workflow``.
 
 Emergency disclosures carry purpose ``ETREAT`` and the facts 42 CFR 2.51(c) asks to be
 recorded as ``entity.detail``. docs/audit.md lists every code and where it comes from.
@@ -19,122 +23,70 @@ recorded as ``entity.detail``. docs/audit.md lists every code and where it comes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-DCM = "http://dicom.nema.org/resources/ontology/DCM"
-LIFECYCLE = "http://terminology.hl7.org/CodeSystem/iso-21089-lifecycle"
-ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
-OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
-SOURCE_TYPE = "http://terminology.hl7.org/CodeSystem/security-source-type"
-NETWORK_TYPE = "http://hl7.org/fhir/network-type"
-ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-SECURITY_ROLE = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
-AUDIT_EVENT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
-RESTFUL_INTERACTION = "http://hl7.org/fhir/restful-interaction"
-PROVENANCE_PARTICIPANT = "http://terminology.hl7.org/CodeSystem/provenance-participant-type"
-RESOURCE_TYPES = "http://hl7.org/fhir/resource-types"
-BALP_AUTHZ_SUBTYPE = "https://profiles.ihe.net/ITI/BALP/CodeSystem/AuthZsubType"
-BALP_USER_AGENT_TYPES = "https://profiles.ihe.net/ITI/BALP/CodeSystem/UserAgentTypes"
-IHE_EVENT_TYPE = "urn:ihe:event-type-code"
+from gateway.audit.balp_build import (
+    Party,
+    agent,
+    data_entity,
+    detail,
+    entity,
+    event,
+    patient_entity,
+)
+from gateway.audit.balp_kinds import (
+    AUDIT_EVENT_TYPE,
+    BALP_AUTHZ_SUBTYPE,
+    BALP_USER_AGENT_TYPES,
+    DCM,
+    GATEWAY_SUBTYPE,
+    LIFECYCLE,
+    MINOR_FAILURE,
+    OTHER,
+    QUERY_ROLE,
+    RESOURCE_TYPES,
+    RESTFUL_INTERACTION,
+    SECURITY_RESOURCE_ROLE,
+    SUCCESS,
+    SYSTEM_OBJECT,
+    Code,
+)
+from gateway.audit.balp_workflow import (
+    crisis_acknowledged,
+    crisis_escalated,
+    emergency_disclosure_reviewed,
+    operator_action,
+    patient_erasure,
+    patient_export,
+)
 
-SUCCESS = "0"
-MINOR_FAILURE = "4"
-
-
-@dataclass(frozen=True)
-class Party:
-    """An agent of an audited event: a FHIR Reference and, if known, its network address."""
-
-    who: dict[str, Any]
-    network: str | None = None
-
-
-def _coding(system: str, code: str, display: str = "") -> dict[str, str]:
-    coding = {"system": system, "code": code}
-    if display:
-        coding["display"] = display
-    return coding
-
-
-def _network(address: str) -> dict[str, Any]:
-    if "://" in address:
-        kind = "5"
-    elif address.replace(".", "").isdigit() or ":" in address:
-        kind = "2"
-    else:
-        kind = "1"
-    return {"address": address, "type": kind}
-
-
-def _agent(kind: dict[str, str], party: Party, *, requestor: bool, **extra: Any) -> dict[str, Any]:
-    agent: dict[str, Any] = {"type": {"coding": [kind]}, "who": party.who, "requestor": requestor}
-    if party.network:
-        agent["network"] = _network(party.network)
-    agent.update(extra)
-    return agent
-
-
-def _source(gateway: Party) -> dict[str, Any]:
-    return {
-        "observer": gateway.who,
-        "type": [_coding(SOURCE_TYPE, "4", "Application Server")],
-    }
-
-
-def patient_entity(patient: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "what": patient,
-        "type": _coding(ENTITY_TYPE, "1", "Person"),
-        "role": _coding(OBJECT_ROLE, "1", "Patient"),
-    }
-
-
-def data_entity(what: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    return {
-        "what": what,
-        "type": _coding(ENTITY_TYPE, "2", "System Object"),
-        "role": _coding(OBJECT_ROLE, "4", "Domain Resource"),
-        **extra,
-    }
-
-
-def _detail(kind: str, value: str) -> dict[str, str]:
-    return {"type": kind, "valueString": value}
-
-
-def _purpose(code: str) -> list[dict[str, Any]]:
-    return [{"coding": [{"system": ACT_REASON, "code": code}]}]
-
-
-def _event(
-    *,
-    event_type: dict[str, str],
-    subtype: list[dict[str, str]],
-    action: str,
-    recorded: str,
-    outcome: str,
-    gateway: Party,
-    agents: list[dict[str, Any]],
-    entities: list[dict[str, Any]],
-    purpose: str | None = None,
-    outcome_desc: str | None = None,
-) -> dict[str, Any]:
-    event: dict[str, Any] = {
-        "resourceType": "AuditEvent",
-        "type": event_type,
-        "subtype": subtype,
-        "action": action,
-        "recorded": recorded,
-        "outcome": outcome,
-    }
-    if outcome_desc:
-        event["outcomeDesc"] = outcome_desc
-    if purpose:
-        event["purposeOfEvent"] = _purpose(purpose)
-    event.update({"agent": agents, "source": _source(gateway), "entity": entities})
-    return event
+__all__ = [
+    "AUDIT_EVENT_TYPE",
+    "BALP_AUTHZ_SUBTYPE",
+    "DCM",
+    "GATEWAY_SUBTYPE",
+    "LIFECYCLE",
+    "MINOR_FAILURE",
+    "RESTFUL_INTERACTION",
+    "SUCCESS",
+    "Party",
+    "accounting_row",
+    "consent_decision",
+    "consent_recorded",
+    "crisis_acknowledged",
+    "crisis_escalated",
+    "data_entity",
+    "disclosure",
+    "emergency_disclosure",
+    "emergency_disclosure_reviewed",
+    "operator_action",
+    "patient_entity",
+    "patient_erasure",
+    "patient_export",
+    "submission_received",
+    "token_issued",
+    "token_refused",
+]
 
 
 def disclosure(
@@ -149,19 +101,14 @@ def disclosure(
     outcome_desc: str | None = None,
 ) -> dict[str, Any]:
     """The gateway disclosed ``data`` about ``patient`` to ``recipient`` (BALP Source)."""
-    return _event(
-        event_type=_coding(DCM, "110106", "Export"),
-        subtype=[_coding(LIFECYCLE, "disclose", "Disclose Record Lifecycle Event")],
-        action="R",
+    return event(
+        "disclosure",
         recorded=recorded,
         outcome=outcome,
         outcome_desc=outcome_desc,
         purpose=purpose,
         gateway=gateway,
-        agents=[
-            _agent(_coding(DCM, "110153", "Source Role ID"), gateway, requestor=False),
-            _agent(_coding(DCM, "110152", "Destination Role ID"), recipient, requestor=False),
-        ],
+        agents=[agent("source", gateway), agent("destination", recipient)],
         entities=[patient_entity(patient), *(data_entity(what) for what in data)],
     )
 
@@ -188,18 +135,19 @@ def emergency_disclosure(
         data=data,
         outcome_desc=f"Emergency disclosure (42 CFR 2.51): {nature_of_emergency}",
     )
+    facts = {
+        "recipient": recipient_name,
+        "recipient-affiliation": recipient_affiliation,
+        "disclosed-by": disclosed_by,
+        "disclosed-at": recorded,
+        "nature-of-emergency": nature_of_emergency,
+    }
     event["entity"].append(
-        {
-            "type": _coding(ENTITY_TYPE, "4", "Other"),
-            "description": "Medical emergency disclosure record (42 CFR 2.51(c))",
-            "detail": [
-                _detail("recipient", recipient_name),
-                _detail("recipient-affiliation", recipient_affiliation),
-                _detail("disclosed-by", disclosed_by),
-                _detail("disclosed-at", recorded),
-                _detail("nature-of-emergency", nature_of_emergency),
-            ],
-        }
+        entity(
+            OTHER,
+            description="Medical emergency disclosure record (42 CFR 2.51(c))",
+            detail=[detail(kind, value) for kind, value in facts.items()],
+        )
     )
     return event
 
@@ -214,20 +162,18 @@ def submission_received(
     purpose: str = "TREAT",
 ) -> dict[str, Any]:
     """The gateway received a triage submission from ``submitter`` (BALP Recipient)."""
-    return _event(
-        event_type=_coding(DCM, "110107", "Import"),
-        subtype=[_coding(LIFECYCLE, "disclose", "Disclose Record Lifecycle Event")],
-        action="C",
+    return event(
+        "import",
         recorded=recorded,
-        outcome=SUCCESS,
         purpose=purpose,
         gateway=gateway,
-        agents=[
-            _agent(_coding(DCM, "110153", "Source Role ID"), submitter, requestor=True),
-            _agent(_coding(DCM, "110152", "Destination Role ID"), gateway, requestor=False),
-        ],
+        agents=[agent("source", submitter, requestor=True), agent("destination", gateway)],
         entities=[patient_entity(patient), *(data_entity(what) for what in data)],
     )
+
+
+def _jti(jti: str) -> dict[str, Any]:
+    return {"identifier": {"value": f"urn:ietf:params:oauth:jti:{jti}"}}
 
 
 def consent_decision(
@@ -250,41 +196,20 @@ def consent_decision(
     """
     entities = [patient_entity(patient)]
     if consent is not None:
-        entities.append({"what": consent, "type": _coding(RESOURCE_TYPES, "Consent", "Consent")})
+        entities.append(entity(Code(RESOURCE_TYPES, "Consent", "Consent"), what=consent))
     if token_jti:
-        entities.append(
-            {
-                "what": {"identifier": {"value": f"urn:ietf:params:oauth:jti:{token_jti}"}},
-                "type": _coding(BALP_USER_AGENT_TYPES, "UserOauthAgent"),
-            }
-        )
-    return _event(
-        event_type=_coding(DCM, "110113", "Security Alert"),
-        subtype=[
-            _coding(
-                BALP_AUTHZ_SUBTYPE,
-                "AuthZ-Consent",
-                "Authorization Decision using Roles and Consent",
-            )
-        ],
-        action="E",
+        entities.append(entity(Code(BALP_USER_AGENT_TYPES, "UserOauthAgent"), what=_jti(token_jti)))
+    return event(
+        "consent-decision",
         recorded=recorded,
         outcome=SUCCESS if permit else MINOR_FAILURE,
         outcome_desc=reason,
         purpose=purpose,
         gateway=gateway,
         agents=[
-            _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
-            _agent(
-                _coding(PARTICIPATION_TYPE, "IRCP", "information recipient"),
-                recipient,
-                requestor=False,
-            ),
-            _agent(
-                _coding(SECURITY_ROLE, "authserver", "authorization server"),
-                gateway,
-                requestor=False,
-            ),
+            agent("application", client, requestor=True),
+            agent("recipient", recipient),
+            agent("authorization-server", gateway),
         ],
         entities=entities,
     )
@@ -300,13 +225,13 @@ def token_issued(
     expires_in: int,
 ) -> dict[str, Any]:
     """An access token was issued (IHE IUA ITI-71 pattern)."""
-    response = {
-        "what": {"identifier": {"value": f"urn:ietf:params:oauth:jti:{jti}"}},
-        "type": _coding(ENTITY_TYPE, "2", "System Object"),
-        "role": _coding(OBJECT_ROLE, "13", "Security Resource"),
-        "detail": [_detail("scope", scope), _detail("expires_in", str(expires_in))],
-    }
-    return _token_event(recorded, gateway, client, SUCCESS, None, [response])
+    response = entity(
+        SYSTEM_OBJECT,
+        SECURITY_RESOURCE_ROLE,
+        what=_jti(jti),
+        detail=[detail("scope", scope), detail("expires_in", str(expires_in))],
+    )
+    return _tokenevent(recorded, gateway, client, SUCCESS, None, response)
 
 
 def token_refused(
@@ -319,119 +244,29 @@ def token_refused(
     requested_scope: str | None = None,
 ) -> dict[str, Any]:
     """A token request was refused; ``error`` is the OAuth error code (RFC 6749 §5.2)."""
-    details = [_detail("error", error)]
+    details = [detail("error", error)]
     if requested_scope:
-        details.append(_detail("scope", requested_scope))
-    request = {
-        "type": _coding(ENTITY_TYPE, "2", "System Object"),
-        "role": _coding(OBJECT_ROLE, "24", "Query"),
-        "detail": details,
-    }
-    return _token_event(recorded, gateway, client, MINOR_FAILURE, description, [request])
+        details.append(detail("scope", requested_scope))
+    request = entity(SYSTEM_OBJECT, QUERY_ROLE, detail=details)
+    return _tokenevent(recorded, gateway, client, MINOR_FAILURE, description, request)
 
 
-def _token_event(
+def _tokenevent(
     recorded: str,
     gateway: Party,
     client: Party,
     outcome: str,
     outcome_desc: str | None,
-    entities: list[dict[str, Any]],
+    entity: dict[str, Any],
 ) -> dict[str, Any]:
-    return _event(
-        event_type=_coding(DCM, "110114", "User Authentication"),
-        subtype=[_coding(IHE_EVENT_TYPE, "ITI-71", "Get Access Token")],
-        action="E",
+    return event(
+        "token",
         recorded=recorded,
         outcome=outcome,
         outcome_desc=outcome_desc,
         gateway=gateway,
-        agents=[
-            _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
-            _agent(
-                _coding(BALP_USER_AGENT_TYPES, "AuthzOauthService"),
-                gateway,
-                requestor=False,
-            ),
-        ],
-        entities=entities,
-    )
-
-
-def patient_export(
-    *,
-    recorded: str,
-    gateway: Party,
-    requester: Party,
-    patient: dict[str, Any],
-    resource_count: int,
-) -> dict[str, Any]:
-    """Everything held about a person was exported at their request (purpose PATRQT)."""
-    event = disclosure(
-        recorded=recorded,
-        gateway=gateway,
-        recipient=requester,
-        patient=patient,
-        purpose="PATRQT",
-        data=[],
-    )
-    event["entity"].append(
-        {
-            "type": _coding(ENTITY_TYPE, "2", "System Object"),
-            "role": _coding(OBJECT_ROLE, "3", "Report"),
-            "description": "Export of everything held about the person (FHIR Bundle)",
-            "detail": [_detail("resource-count", str(resource_count))],
-        }
-    )
-    return event
-
-
-def patient_erasure(
-    *,
-    recorded: str,
-    gateway: Party,
-    requester: Party,
-    pseudonymised_patient: dict[str, Any],
-    erased: list[str],
-    kept: list[str],
-) -> dict[str, Any]:
-    """A person's data was erased (BALP PatientDelete); the audit keeps a keyed-hash identity.
-
-    ``erased`` and ``kept`` name what was destroyed and what was kept (pseudonymised).
-    """
-    return _event(
-        event_type=_coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
-        subtype=[_coding(RESTFUL_INTERACTION, "delete", "delete")],
-        action="D",
-        recorded=recorded,
-        outcome=SUCCESS,
-        purpose="PATRQT",
-        gateway=gateway,
-        agents=[
-            _agent(_coding(DCM, "110150", "Application"), requester, requestor=True),
-            _agent(
-                _coding(PROVENANCE_PARTICIPANT, "custodian", "Custodian"), gateway, requestor=False
-            ),
-        ],
-        entities=[
-            patient_entity(pseudonymised_patient),
-            {
-                "type": _coding(ENTITY_TYPE, "2", "System Object"),
-                "role": _coding(OBJECT_ROLE, "4", "Domain Resource"),
-                "lifecycle": _coding(LIFECYCLE, "destroy", "Destroy/Delete Record Lifecycle Event"),
-                "description": "Erased",
-                "detail": [_detail("erased", item) for item in erased],
-            },
-            {
-                "type": _coding(ENTITY_TYPE, "2", "System Object"),
-                "role": _coding(OBJECT_ROLE, "4", "Domain Resource"),
-                "lifecycle": _coding(
-                    LIFECYCLE, "pseudonymize", "Pseudonymize Record Lifecycle Event"
-                ),
-                "description": "Kept, with the person's identifiers replaced by a keyed hash",
-                "detail": [_detail("kept", item) for item in kept],
-            },
-        ],
+        agents=[agent("application", client, requestor=True), agent("oauth-service", gateway)],
+        entities=[entity],
     )
 
 
@@ -474,167 +309,11 @@ def consent_recorded(
     revoked: bool = False,
 ) -> dict[str, Any]:
     """A Consent was filed (``action`` C) or changed (U) through the FHIR API."""
-    interaction = "create" if action == "C" else "update"
-    return _event(
-        event_type=_coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
-        subtype=[_coding(RESTFUL_INTERACTION, interaction, interaction)],
-        action=action,
+    return event(
+        "consent-create" if action == "C" else "consent-update",
         recorded=recorded,
-        outcome=SUCCESS,
         outcome_desc="Consent withdrawn by the person" if revoked else None,
         gateway=gateway,
-        agents=[
-            _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
-            _agent(_coding(DCM, "110153", "Source Role ID"), gateway, requestor=False),
-        ],
-        entities=[
-            patient_entity(patient),
-            data_entity(consent),
-        ],
-    )
-
-
-# The crisis path (docs/crisis.md): acknowledgements, escalations and reviews of
-# emergency disclosures. BALP has no profile for these workflow events; they keep the
-# BALP shape with DICOM event types and a gateway subtype (GATEWAY_SUBTYPE).
-GATEWAY_SUBTYPE = "urn:referral-gateway:audit-subtype"
-
-
-def _human(name: str) -> Party:
-    return Party(who={"display": name})
-
-
-def crisis_acknowledged(
-    *,
-    recorded: str,
-    gateway: Party,
-    client: Party,
-    person: str,
-    crisis_service: Party,
-    patient: dict[str, Any],
-    referral: dict[str, Any],
-) -> dict[str, Any]:
-    """A person acknowledged a crisis referral (DCM 110109 Order Record, action U)."""
-    return _event(
-        event_type=_coding(DCM, "110109", "Order Record"),
-        subtype=[_coding(GATEWAY_SUBTYPE, "crisis-acknowledged", "Crisis referral acknowledged")],
-        action="U",
-        recorded=recorded,
-        outcome=SUCCESS,
-        gateway=gateway,
-        agents=[
-            _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
-            _agent(
-                _coding(SECURITY_ROLE, "humanuser", "human user"), _human(person), requestor=True
-            ),
-            _agent(
-                _coding(PARTICIPATION_TYPE, "IRCP", "information recipient"),
-                crisis_service,
-                requestor=False,
-            ),
-        ],
-        entities=[patient_entity(patient), data_entity(referral)],
-    )
-
-
-def crisis_escalated(
-    *,
-    recorded: str,
-    gateway: Party,
-    contact: Party | None,
-    patient: dict[str, Any],
-    referral: dict[str, Any],
-    step: int,
-    reason: str,
-    succeeded: bool,
-    outcome_desc: str,
-) -> dict[str, Any]:
-    """An escalation step for an unacknowledged crisis referral (DCM 110109, action E).
-
-    ``contact`` is the escalation contact notified, or ``None`` for an alert to the
-    operators watching the crisis desk; ``succeeded`` is false when the webhook failed.
-    """
-    agents = [_agent(_coding(DCM, "110153", "Source Role ID"), gateway, requestor=True)]
-    if contact is not None:
-        agents.append(
-            _agent(_coding(DCM, "110152", "Destination Role ID"), contact, requestor=False)
-        )
-    return _event(
-        event_type=_coding(DCM, "110109", "Order Record"),
-        subtype=[_coding(GATEWAY_SUBTYPE, "crisis-escalated", "Crisis referral escalated")],
-        action="E",
-        recorded=recorded,
-        outcome=SUCCESS if succeeded else MINOR_FAILURE,
-        outcome_desc=outcome_desc,
-        gateway=gateway,
-        agents=agents,
-        entities=[
-            patient_entity(patient),
-            data_entity(referral, detail=[_detail("step", str(step)), _detail("reason", reason)]),
-        ],
-    )
-
-
-def emergency_disclosure_reviewed(
-    *,
-    recorded: str,
-    gateway: Party,
-    client: Party,
-    person: str,
-    patient: dict[str, Any] | None,
-    audit_entry: dict[str, Any],
-) -> dict[str, Any]:
-    """An operator reviewed an emergency disclosure (DCM 110101 Audit Log Used, action E)."""
-    entities = [patient_entity(patient)] if patient else []
-    entities.append(
-        {
-            "what": audit_entry,
-            "type": _coding(ENTITY_TYPE, "2", "System Object"),
-            "role": _coding(OBJECT_ROLE, "13", "Security Resource"),
-        }
-    )
-    return _event(
-        event_type=_coding(DCM, "110101", "Audit Log Used"),
-        subtype=[
-            _coding(
-                GATEWAY_SUBTYPE, "emergency-disclosure-reviewed", "Emergency disclosure reviewed"
-            )
-        ],
-        action="E",
-        recorded=recorded,
-        outcome=SUCCESS,
-        gateway=gateway,
-        agents=[
-            _agent(_coding(DCM, "110150", "Application"), client, requestor=True),
-            _agent(
-                _coding(SECURITY_ROLE, "humanuser", "human user"), _human(person), requestor=True
-            ),
-        ],
-        entities=entities,
-    )
-
-
-def operator_action(
-    *,
-    recorded: str,
-    gateway: Party,
-    operator: Party,
-    description: str,
-    what: dict[str, Any],
-    patient: dict[str, Any] | None = None,
-) -> dict[str, Any]:
-    """An operator changed what the gateway will do (e.g. replayed a dead letter)."""
-    entities = [data_entity(what)]
-    if patient is not None:
-        entities.insert(0, patient_entity(patient))
-    return _event(
-        event_type=_coding(AUDIT_EVENT_TYPE, "rest", "Restful Operation"),
-        subtype=[_coding(RESTFUL_INTERACTION, "update", "update")],
-        action="U",
-        recorded=recorded,
-        outcome=SUCCESS,
-        outcome_desc=description,
-        gateway=gateway,
-        agents=[_agent(_coding(DCM, "110150", "Application"), operator, requestor=True)],
-        entities=entities,
+        agents=[agent("application", client, requestor=True), agent("source", gateway)],
+        entities=[patient_entity(patient), data_entity(consent)],
     )

@@ -14,6 +14,7 @@ import orjson
 from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.context import fhir_instant
 from gateway.store.fhir_store import SearchQuery, StoredResource
 from gateway.store.tables import audit_log, referrals
 
@@ -26,7 +27,7 @@ def _resource(row: Any) -> StoredResource:
         "id": f"{ID_PREFIX}{row.seq}",
         "meta": {
             "versionId": "1",
-            "lastUpdated": row.recorded_at.isoformat().replace("+00:00", "Z"),
+            "lastUpdated": fhir_instant(row.recorded_at, "auto"),
         },
     }
     return StoredResource(

@@ -20,6 +20,11 @@ from consent.engine import Decision
 from gateway.audit import balp, chain
 from gateway.auth.ports import AuthAuditSink, AuthEvent
 from gateway.context import Clock, fhir_instant
+from gateway.disclosure import (
+    CONSENT_DECISION_EVENT,
+    DISCLOSURE_EVENT,
+    EMERGENCY_DISCLOSURE_EVENT,
+)
 from gateway.store.tables import audit_head, audit_log
 
 CLIENT_SYSTEM = "urn:referral-gateway:client-id"
@@ -165,7 +170,7 @@ class AuditRecorder(AuthAuditSink):
             reason=decision.reason,
             purpose=decision.purpose,
         )
-        return PendingEntry(entry, "consent-decision", referral_id, patient_id)
+        return PendingEntry(entry, CONSENT_DECISION_EVENT, referral_id, patient_id)
 
     async def consent_decision(
         self,
@@ -218,7 +223,7 @@ class AuditRecorder(AuthAuditSink):
                 patient=patient_ref(patient_id),
                 data=data,
             )
-            event_type = "emergency-disclosure"
+            event_type = EMERGENCY_DISCLOSURE_EVENT
         else:
             entry = balp.disclosure(
                 recorded=fhir_instant(now),
@@ -228,7 +233,7 @@ class AuditRecorder(AuthAuditSink):
                 purpose=purpose,
                 data=data,
             )
-            event_type = "disclosure"
+            event_type = DISCLOSURE_EVENT
         await append_entry(
             conn,
             entry,

@@ -1,9 +1,9 @@
-"""The gateway's own FHIR resource store: local transaction processing, read, search.
+"""The gateway's own FHIR resource store: create, versioned update, read, search.
 
-``store_transaction`` processes a transaction Bundle the way a FHIR server does
-(http://hl7.org/fhir/R4/http.html#trules): ``ifNoneExist`` conditional creates
-resolve against existing identifiers, every ``urn:uuid:`` reference is rewritten to
-``Type/id``, and all rows are written on the caller's connection (one transaction).
+Intake links a submission's transaction Bundle to what is stored
+(``gateway.intake.linking``, after http://hl7.org/fhir/R4/http.html#trules) with the
+conditional matches and natural keys found here, and writes every row on the caller's
+connection (one transaction) through a :class:`RowBuffer`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.context import fhir_instant
 from gateway.store.tables import fhir_resources, resource_identifiers
 
 
@@ -73,7 +74,7 @@ def etag_version(value: str) -> int | None:
 def with_meta(resource: dict[str, Any], version_id: int, last_updated: datetime) -> dict[str, Any]:
     meta = dict(resource.get("meta") or {})
     meta["versionId"] = str(version_id)
-    meta["lastUpdated"] = last_updated.isoformat().replace("+00:00", "Z")
+    meta["lastUpdated"] = fhir_instant(last_updated, "auto")
     return {**resource, "meta": meta}
 
 
@@ -148,16 +149,6 @@ async def replace_identifiers(
     ]
     if rows:
         await conn.execute(insert(resource_identifiers), rows)
-
-
-@dataclass(frozen=True)
-class TransactionResult:
-    references: dict[str, str]
-    """fullUrl -> local ``Type/id``."""
-    resources: dict[str, dict[str, Any]]
-    """local ``Type/id`` -> the stored resource (with id and meta)."""
-    patient_id: str | None
-    """The Patient the Bundle is about (an existing one when its identifier matched)."""
 
 
 def natural_key(entry: dict[str, Any]) -> tuple[str, str, str] | None:
@@ -257,55 +248,6 @@ class RowBuffer:
         if self.identifier_rows:
             await conn.execute(insert(resource_identifiers), self.identifier_rows)
         self.rows, self.identifier_rows = [], []
-
-
-async def store_transaction(
-    conn: AsyncConnection,
-    bundle: dict[str, Any],
-    *,
-    now: datetime,
-    referral_id: str | None,
-    client_id: str | None,
-    published: bool = True,
-    buffer: RowBuffer | None = None,
-) -> TransactionResult:
-    """Store every entry of a transaction Bundle; existing matches of ``ifNoneExist`` are reused.
-
-    New rows go into ``buffer`` when one is given (the caller flushes it, together
-    with rows of its own); otherwise they are written before returning.
-    """
-    entries = bundle.get("entry", [])
-    matches = await conditional_matches(conn, entries)
-    references = {
-        entry["fullUrl"]: f"{entry['resource']['resourceType']}/"
-        + matches.get(entry["fullUrl"], entry["fullUrl"].removeprefix("urn:uuid:"))
-        for entry in entries
-    }
-    patient_refs = [ref for ref in references.values() if ref.startswith("Patient/")]
-    patient_id = patient_refs[0].split("/", 1)[1] if patient_refs else None
-    rows = buffer or RowBuffer(now)
-    stored: dict[str, dict[str, Any]] = {}
-    for entry in entries:
-        resource = entry["resource"]
-        local_ref = references[entry["fullUrl"]]
-        rtype, rid = local_ref.split("/", 1)
-        if entry["fullUrl"] in matches:
-            if rtype in REFRESHED_ON_MATCH:
-                stored[local_ref] = await refresh(
-                    conn, rtype, rid, rewrite_references(resource, references), now
-                )
-            continue
-        body = rewrite_references({**resource, "id": rid}, references)
-        stored[local_ref] = rows.add(
-            body,
-            referral_id=referral_id,
-            patient_id=patient_id,
-            client_id=client_id,
-            published=published,
-        )
-    if buffer is None:
-        await rows.flush(conn)
-    return TransactionResult(references=references, resources=stored, patient_id=patient_id)
 
 
 async def create_resource(

@@ -1,0 +1,24 @@
+"""What routing reads of a submission: risk, request, scored severities, safety, place."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from gateway.intake.schema import TriageSubmission
+from gateway.routing import RoutingFacts
+from mappings.scoring import ScoredAssessment
+
+
+def routing_facts(submission: TriageSubmission, scored: Sequence[ScoredAssessment]) -> RoutingFacts:
+    """The facts the routing rules match on (docs/routing.md)."""
+    address = submission.patient.address
+    return RoutingFacts(
+        risk_level=submission.risk.level,
+        pathway=submission.request.pathway,
+        urgency=submission.request.urgency,
+        severities=frozenset(s.band.code for s in scored if s.band is not None),
+        safety_signal=any(s.safety for s in scored),
+        state=address.state if address else None,
+        postal_code=address.postal_code if address else None,
+        language=submission.patient.preferred_language,
+    )
