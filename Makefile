@@ -36,6 +36,7 @@ openapi: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake_throughput.py
+	$(BIN)/python bench/overload.py
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -100,3 +100,83 @@ async def run_load(
     started = time.perf_counter()
     await asyncio.gather(*(connection() for _ in range(concurrency)))
     return Result(len(latencies), accepted, time.perf_counter() - started, latencies)
+
+
+@dataclass
+class Timed:
+    """Every answer of a timed run: status, latency, whether it carried Retry-After."""
+
+    seconds: float
+    answers: list[tuple[int, float, bool, bool]]  # status, ms, retry-after, urgent
+
+    def of(self, status: int, urgent: bool | None = None) -> list[float]:
+        return [ms for s, ms, _, u in self.answers if s == status and urgent in (None, u)]
+
+    @staticmethod
+    def p99(latencies: list[float]) -> float:
+        if not latencies:
+            return float("nan")
+        ordered = sorted(latencies)
+        return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
+
+
+async def _read_answer(reader: asyncio.StreamReader) -> tuple[int, bool]:
+    status = int((await reader.readline()).split()[1])
+    length, retry_after = 0, False
+    while True:
+        line = await reader.readline()
+        if line in (b"\r\n", b""):
+            break
+        name, _, value = line.decode().partition(":")
+        if name.lower() == "content-length":
+            length = int(value.strip())
+        elif name.lower() == "retry-after":
+            retry_after = True
+    if length:
+        await reader.readexactly(length)
+    return status, retry_after
+
+
+async def run_for(
+    host: str,
+    port: int,
+    path: str,
+    body_for: Callable[[int, int], tuple[bytes, bool]],
+    *,
+    headers: dict[str, str],
+    seconds: float,
+    concurrency: int,
+) -> Timed:
+    """``concurrency`` keep-alive connections posting back to back for ``seconds``.
+
+    ``body_for(n, connection)`` gives the n-th body sent on that connection and whether
+    it is urgent (for the report)."""
+    if host not in {"127.0.0.1", "localhost", "::1"}:
+        raise ValueError("the load generator only targets loopback")
+    counter = iter(range(10_000_000))
+    answers: list[tuple[int, float, bool, bool]] = []
+    deadline = time.perf_counter() + seconds
+    extra = "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+
+    async def connection(number: int) -> None:
+        reader, writer = await asyncio.open_connection(host, port)
+        try:
+            while time.perf_counter() < deadline:
+                body, urgent = body_for(next(counter), number)
+                request = (
+                    f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n{extra}"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+                ).encode() + body
+                started = time.perf_counter()
+                writer.write(request)
+                await writer.drain()
+                status, retry_after = await _read_answer(reader)
+                answers.append(
+                    (status, (time.perf_counter() - started) * 1000, retry_after, urgent)
+                )
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection(number) for number in range(concurrency)))
+    return Timed(time.perf_counter() - started, answers)

@@ -11,6 +11,7 @@ import contextlib
 import os
 import secrets
 import socket
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -411,8 +412,10 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api import operations as operations_api
     from gateway.api import subscriptions as subscriptions_api
     from gateway.api import tasks as tasks_api
+    from gateway.api.admission import IntakeAdmission
     from gateway.api.errors import install_error_handlers
     from gateway.api.limits import ConcurrencyLimit
+    from gateway.api.rate_limit import RateLimiter
     from gateway.auth.router import build_auth_router
 
     @contextlib.asynccontextmanager
@@ -437,6 +440,19 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.token_verifier = gateway.services.token_verifier
     install_error_handlers(app)
     app.add_middleware(ConcurrencyLimit, limit=gateway.settings.max_concurrent_requests)
+    shed = gateway.services.metrics.intake_shed
+    app.add_middleware(
+        IntakeAdmission,
+        capacity=gateway.settings.intake_capacity,
+        crisis_reserve=gateway.settings.intake_crisis_reserve,
+        max_body_bytes=gateway.settings.max_body_bytes,
+        on_shed=lambda priority: shed.labels(priority=priority).inc(),
+        shed_delay_seconds=gateway.settings.intake_shed_delay_seconds,
+    )
+    app.state.rate_limiter = RateLimiter(
+        {c.client_id: c.rate_limit for c in gateway.config.clients if c.rate_limit},
+        clock=time.monotonic,
+    )
     app.include_router(build_auth_router(gateway.services.token_service))
     app.include_router(triage.router)
     app.include_router(referrals.router)

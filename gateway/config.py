@@ -50,12 +50,22 @@ class WebhookTarget(_Strict):
     _secret = field_validator("secret")(_check_webhook_secret)
 
 
+class RateLimitConfig(_Strict):
+    """``clients[].rate_limit``: sustained submissions per second and the burst above it
+    (gateway/api/rate_limit.py)."""
+
+    per_second: float = Field(gt=0)
+    burst: int = Field(default=0, ge=0)
+    """Tokens a quiet client saves up; 0 means ``ceil(per_second)``."""
+
+
 class ClientConfig(_Strict):
     client_id: str = Field(min_length=1)
     jwks: dict[str, Any] | None = None
     jwks_uri: str | None = None
     scopes: list[str] = Field(min_length=1)
     webhook: WebhookTarget | None = None
+    rate_limit: RateLimitConfig | None = None
     demo: bool = False
     """Keys shipped in examples/; refused when GATEWAY_ENV=production."""
 

@@ -16,7 +16,8 @@ the OAuth 2.0 error body (RFC 6749 §5.2) instead. Never a stack trace.
     ├── Conflict (409, conflict)             same idempotency key, different body
     ├── PreconditionFailed (412, conflict)   If-Match names a stale version
     ├── BusinessRuleViolation (422, business-rule)
-    └── Overloaded (503, transient)
+    ├── RateLimited (429, throttled)         a client's rate limit; carries Retry-After
+    └── Overloaded (503, transient)          carries Retry-After
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class Issue:
 class GatewayError(Exception):
     status_code: int = 500
     issue_code: str = "exception"
+    retry_after: int | None = None
+    """Seconds for a ``Retry-After`` header (RFC 9110 §10.2.3), where the error has one."""
 
     def __init__(self, message: str, *, issues: list[Issue] | None = None) -> None:
         super().__init__(message)
@@ -100,6 +103,18 @@ class BusinessRuleViolation(GatewayError):
     issue_code = "business-rule"
 
 
+class RateLimited(GatewayError):
+    """429 (RFC 6585 §4): the client sent more than its ``rate_limit`` allows."""
+
+    status_code = 429
+    issue_code = "throttled"
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Overloaded(GatewayError):
     status_code = 503
     issue_code = "transient"
+    retry_after = 1

@@ -33,6 +33,19 @@ class Metrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
         )
+        self.intake_shed = Counter(
+            "gateway_intake_shed_total",
+            "Triage submissions answered 503 by the admission queue, by priority "
+            "(unknown: the queue was full, crisis reserve included, before the body was read)",
+            ["priority"],
+            registry=self.registry,
+        )
+        self.intake_rate_limited = Counter(
+            "gateway_intake_rate_limited_total",
+            "Triage submissions answered 429 for exceeding the client's rate limit",
+            ["client_id"],
+            registry=self.registry,
+        )
         self.referrals_by_status = Gauge(
             "gateway_referrals", "Referrals by status", ["status"], registry=self.registry
         )

@@ -38,7 +38,15 @@ class Settings(BaseSettings):
     """TEST-ONLY (crash-safety tests): the worker kills itself with SIGKILL at this point."""
     max_body_bytes: int = Field(default=256 * 1024, gt=0)
     max_concurrent_requests: int = Field(default=64, gt=0)
-    """Requests beyond this many in flight are answered 503 at once instead of queueing."""
+    """Requests beyond this many in flight are answered 503 at once instead of queueing
+    (intake has its own queue, below)."""
+    intake_capacity: int = Field(default=16, gt=1)
+    """Triage submissions in flight at most (intake's admission queue); beyond it, 503."""
+    intake_crisis_reserve: int = Field(default=4, ge=0)
+    """Places of ``intake_capacity`` only a possibly urgent submission may take."""
+    intake_shed_delay_seconds: float = Field(default=0.0, ge=0, le=0.09)
+    """Hold a 503 this long before sending it (no resource held), so clients that retry at
+    once cannot spin the event loop away from accepted work."""
     log_level: str = "INFO"
     audit_hash_key: str = ""
     """Key of the hash that replaces a person's identifiers in audit kept after erasure."""
@@ -47,6 +55,12 @@ class Settings(BaseSettings):
     def _no_crash_hook_in_production(self) -> Settings:
         if self.env == "production" and self.test_crash_at is not None:
             raise ValueError("GATEWAY_TEST_CRASH_AT is for tests only, refused in production")
+        return self
+
+    @model_validator(mode="after")
+    def _reserve_below_capacity(self) -> Settings:
+        if self.intake_crisis_reserve >= self.intake_capacity:
+            raise ValueError("GATEWAY_INTAKE_CRISIS_RESERVE must be below GATEWAY_INTAKE_CAPACITY")
         return self
 
     @model_validator(mode="after")

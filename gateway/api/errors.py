@@ -64,6 +64,8 @@ def error_response(error: GatewayError) -> Response:
         headers["WWW-Authenticate"] = f'Bearer realm="gateway", error="{error.error}"'
     elif isinstance(error, InsufficientScope):
         headers["WWW-Authenticate"] = 'Bearer realm="gateway", error="insufficient_scope"'
+    if error.retry_after is not None:
+        headers["Retry-After"] = str(error.retry_after)
     return FhirJSONResponse(
         operation_outcome(error.issues, error.issue_code),
         status_code=error.status_code,

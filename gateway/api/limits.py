@@ -1,27 +1,17 @@
 """Overload answers 503 at once instead of queueing into a long tail.
 
 A pure ASGI middleware counting requests in flight; beyond ``limit`` the request
-gets a 503 OperationOutcome with ``Retry-After: 1``. Health probes are exempt.
+gets a 503 OperationOutcome with ``Retry-After: 1``. Health probes are exempt, and so
+is intake, which has its own admission queue with a crisis reserve (``admission``).
 """
 
 from __future__ import annotations
 
-import orjson
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-_EXEMPT = {"/healthz", "/readyz", "/metrics"}
-_BODY = orjson.dumps(
-    {
-        "resourceType": "OperationOutcome",
-        "issue": [
-            {
-                "severity": "error",
-                "code": "transient",
-                "diagnostics": "The gateway is busy; retry in a moment.",
-            }
-        ],
-    }
-)
+from gateway.api.admission import INTAKE_PATH, send_shed
+
+_EXEMPT = {"/healthz", "/readyz", "/metrics", INTAKE_PATH}
 
 
 class ConcurrencyLimit:
@@ -35,17 +25,7 @@ class ConcurrencyLimit:
             await self.app(scope, receive, send)
             return
         if self.in_flight >= self.limit:
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 503,
-                    "headers": [
-                        (b"content-type", b"application/fhir+json"),
-                        (b"retry-after", b"1"),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": _BODY})
+            await send_shed(send)
             return
         self.in_flight += 1
         try:

@@ -11,6 +11,7 @@ from gateway.api.bodies import read_limited
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
+from gateway.errors import RateLimited
 from gateway.intake.schema import TriageSubmission
 from gateway.logging import get_logger
 from gateway.services import Services
@@ -43,6 +44,8 @@ _BODY = {
         409: {"description": "triage_id reused with a different body"},
         413: {"description": "Body too large"},
         422: {"description": "Invalid field(s)"},
+        429: {"description": "The client's rate limit is spent; see Retry-After"},
+        503: {"description": "At capacity (admission queue full); see Retry-After"},
     },
 )
 async def submit_triage_result(
@@ -50,6 +53,13 @@ async def submit_triage_result(
     services: Annotated[Services, Depends(get_services)],
     principal: Annotated[Principal, Depends(Authenticator("system/ServiceRequest.c"))],
 ) -> Response:
+    wait = request.app.state.rate_limiter.retry_after(principal.client_id)
+    if wait is not None:
+        services.metrics.intake_rate_limited.labels(client_id=principal.client_id).inc()
+        raise RateLimited(
+            "This client has sent more triage results than its rate limit allows.",
+            retry_after=wait,
+        )
     body = await read_limited(request, services.settings.max_body_bytes)
     accepted = await services.intake_batcher.submit(body, principal.client_id)
     if not accepted.replayed:
