@@ -70,6 +70,7 @@ from gateway.settings import Settings
 from gateway.store import fhir_store
 from gateway.store.clients import DatabaseClientRegistry, DatabaseJtiStore, sync_config_clients
 from gateway.store.db import create_engine, migrate
+from gateway.store.restore import entries_behind_head
 from gateway.store.signing_keys import DatabaseKeyStore
 from gateway.tasks import destination_organization
 from gateway.worker import DeliveryWorker, WorkerTuning
@@ -111,6 +112,8 @@ class Gateway:
     """The access-token signing keys (``gateway keys``), loaded at start."""
     signing_seed: GatewaySigningKey | None = None
     """The configured key file, stored as the first key when the database has none."""
+    behind_audit_head: int | None = None
+    """Audit entries the database lacks against ``GATEWAY_AUDIT_HEAD_FILE`` (a restore)."""
 
     @property
     def settings(self) -> Settings:
@@ -142,6 +145,10 @@ class Gateway:
             await _sync_destination_organizations(conn, self.config, now)
         if self.access_keyring is not None:
             await self.access_keyring.load(self.signing_seed)
+        if self.settings.audit_head_file is not None:
+            self.behind_audit_head = await entries_behind_head(
+                self.engine, self.settings.audit_head_file
+            )
 
     async def start_worker(self, stop: asyncio.Event) -> None:
         self._worker_task = asyncio.create_task(self._worker_loop(stop))

@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(default=64, gt=0)
     """Requests beyond this many in flight are answered 503 at once instead of queueing."""
     log_level: str = "INFO"
+    audit_head_file: Path | None = None
+    """An audit head exported earlier (``gateway audit head``) and kept outside the
+    database: at start the gateway says so when its database is behind it (a restore)."""
     audit_hash_key: str = ""
     """Key of the hash that replaces a person's identifiers in audit kept after erasure."""
 
