@@ -32,8 +32,14 @@ from connectors.outbound import OutboundPolicy, make_client
 from connectors.smart_backend import SmartBackendAuth, SmartBackendCredentials
 from connectors.webhooks import WebhookConnector, WebhookSender
 from gateway.audit.recorder import AuditRecorder
-from gateway.auth.access_tokens import AccessTokenVerifier, GatewaySigningKey, TrustedIssuer
+from gateway.auth.access_tokens import (
+    AccessTokenVerifier,
+    GatewaySigningKey,
+    Principal,
+    TrustedIssuer,
+)
 from gateway.auth.client_keys import ClientKeyResolver, JwksCache
+from gateway.auth.keyring import Keyring
 from gateway.auth.token_endpoint import TokenService
 from gateway.config import (
     AnyDestination,
@@ -65,6 +71,8 @@ from gateway.settings import Settings
 from gateway.store import fhir_store
 from gateway.store.clients import DatabaseClientRegistry, DatabaseJtiStore, sync_config_clients
 from gateway.store.db import create_engine, migrate
+from gateway.store.restore import entries_behind_head
+from gateway.store.signing_keys import DatabaseKeyStore
 from gateway.tasks import destination_organization
 from gateway.worker import DeliveryWorker, WorkerTuning
 
@@ -101,6 +109,12 @@ class Gateway:
     _watcher_task: asyncio.Task[None] | None = None
     loop_runner: LoopRunner | None = None
     _loop_task: asyncio.Task[None] | None = None
+    access_keyring: Keyring | None = None
+    """The access-token signing keys (``gateway keys``), loaded at start."""
+    signing_seed: GatewaySigningKey | None = None
+    """The configured key file, stored as the first key when the database has none."""
+    behind_audit_head: int | None = None
+    """Audit entries the database lacks against ``GATEWAY_AUDIT_HEAD_FILE`` (a restore)."""
 
     @property
     def settings(self) -> Settings:
@@ -130,6 +144,12 @@ class Gateway:
         async with self.engine.begin() as conn:
             await sync_config_clients(conn, self.config.clients, now)
             await _sync_destination_organizations(conn, self.config, now)
+        if self.access_keyring is not None:
+            await self.access_keyring.load(self.signing_seed)
+        if self.settings.audit_head_file is not None:
+            self.behind_audit_head = await entries_behind_head(
+                self.engine, self.settings.audit_head_file
+            )
 
     async def start_worker(self, stop: asyncio.Event) -> None:
         self._worker_task = asyncio.create_task(self._worker_loop(stop))
@@ -331,18 +351,20 @@ def build_gateway(
     http = _client(config)
     jwks_cache = JwksCache(http, clock=clock)
     signing_key = load_signing_key(settings)
+    access_keyring = Keyring(DatabaseKeyStore(engine, clock), "access-tokens", clock)
     token_service = TokenService(
         public_url=settings.public_url,
         token_url=settings.token_url,
         clients=DatabaseClientRegistry(engine),
         jti_store=DatabaseJtiStore(engine, clock),
         key_resolver=ClientKeyResolver(jwks_cache),
-        signing_key=signing_key,
+        signing_key=access_keyring,
         audit=audit,
         clock=clock,
         scopes_supported=SCOPES_SUPPORTED,
     )
-    issuers = [TrustedIssuer.gateway(signing_key, settings.public_url)] + [
+    own_keys = TrustedIssuer.gateway_keyring(access_keyring.verification_keys, settings.public_url)
+    issuers = [own_keys] + [
         TrustedIssuer(issuer=i.issuer, audience=i.audience, jwks_uri=i.jwks_uri)
         for i in config.issuers
     ]
@@ -382,6 +404,8 @@ def build_gateway(
         connectors=connectors,
         http=http,
         _wake=wake,
+        access_keyring=access_keyring,
+        signing_seed=signing_key,
     )
     gateway.services.worker_running = gateway.worker_running
     runner = build_loop_runner(
@@ -438,6 +462,16 @@ def create_app(gateway: Gateway) -> FastAPI:
     )
     app.state.services = gateway.services
     app.state.token_verifier = gateway.services.token_verifier
+    registry = DatabaseClientRegistry(gateway.engine)
+    public_url = gateway.settings.public_url
+
+    async def client_registered(principal: Principal) -> bool:
+        # Clients of external issuers are theirs to revoke; ours are shut out at once.
+        return principal.issuer != public_url or await registry.is_registered(
+            principal.client_id
+        )
+
+    app.state.client_registered = client_registered
     install_error_handlers(app)
     app.add_middleware(ConcurrencyLimit, limit=gateway.settings.max_concurrent_requests)
     shed = gateway.services.metrics.intake_shed

@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cli_keys import keys_app
 from gateway.config import ConfigError, GatewayConfig
 from gateway.settings import Settings
 
@@ -24,6 +25,7 @@ dlq_app = typer.Typer(help="Dead-lettered deliveries: list and replay.")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(keys_app, name="keys")
 
 T = TypeVar("T")
 
@@ -196,7 +198,8 @@ def clients_list() -> None:
 
 @clients_app.command("remove")
 def clients_remove(client_id: Annotated[str, typer.Option("--client-id")]) -> None:
-    """Remove a client; its tokens stop working when they expire (at most 5 minutes)."""
+    """Remove a client: from this moment every token it holds is refused (401), in every
+    gateway process."""
     from gateway.store.clients import remove_client
 
     async def remove(engine: AsyncEngine) -> bool:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     """Hold a 503 this long before sending it (no resource held), so clients that retry at
     once cannot spin the event loop away from accepted work."""
     log_level: str = "INFO"
+    audit_head_file: Path | None = None
+    """An audit head exported earlier (``gateway audit head``) and kept outside the
+    database: at start the gateway says so when its database is behind it (a restore)."""
     audit_hash_key: str = ""
     """Key of the hash that replaces a person's identifiers in audit kept after erasure."""
 

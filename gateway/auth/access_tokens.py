@@ -13,7 +13,7 @@ nothing.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -67,12 +67,20 @@ class GatewaySigningKey:
         return cls.from_pem(Path(path).read_bytes(), kid=kid)
 
     @classmethod
-    def generate_ephemeral(cls, alg: SigningAlgorithm = "ES384") -> GatewaySigningKey:
-        """A fresh key that lives as long as the process: for development only."""
+    def generate(cls, alg: str = "ES384", *, kid: str | None = None) -> GatewaySigningKey:
+        """A fresh key: RSA 3072 for RS384, EC P-384 for ES384."""
         key: RSAKey | ECKey = (
             RSAKey.generate_key(3072) if alg == "RS384" else ECKey.generate_key("P-384")
         )
-        return cls(key)
+        return cls(key, kid=kid)
+
+    @classmethod
+    def generate_ephemeral(cls, alg: SigningAlgorithm = "ES384") -> GatewaySigningKey:
+        """A fresh key that lives as long as the process: for development only."""
+        return cls.generate(alg)
+
+    def private_pem(self) -> bytes:
+        return self._key.as_pem(private=True)
 
     def sign(self, claims: dict[str, Any]) -> str:
         header = {"alg": self.alg, "kid": self.kid, "typ": "at+jwt"}
@@ -144,6 +152,8 @@ class TrustedIssuer:
     algorithms: frozenset[str] = ASYMMETRIC_ALGORITHMS
     namespaced: bool = True
     """Name its clients ``<issuer>#<client_id>`` so they never pass for a local client."""
+    key_source: Callable[[str | None], Awaitable[KeySet]] | None = None
+    """Keys that change while the process runs (the gateway's own keyring), by ``kid``."""
 
     @classmethod
     def gateway(cls, signing_key: GatewaySigningKey, public_url: str) -> TrustedIssuer:
@@ -153,6 +163,19 @@ class TrustedIssuer:
             jwks=signing_key.public_jwks(),
             algorithms=frozenset({signing_key.alg}),
             namespaced=False,
+        )
+
+    @classmethod
+    def gateway_keyring(
+        cls, key_source: Callable[[str | None], Awaitable[KeySet]], public_url: str
+    ) -> TrustedIssuer:
+        """The gateway itself, its keys read from its rotating keyring."""
+        return cls(
+            issuer=public_url,
+            audience=public_url,
+            algorithms=frozenset({"RS384", "ES384"}),
+            namespaced=False,
+            key_source=key_source,
         )
 
 
@@ -178,9 +201,12 @@ class AccessTokenVerifier:
         jwks_cache: JwksCache | None = None,
         leeway: timedelta = timedelta(seconds=30),
     ) -> None:
-        if any(issuer.jwks is None and issuer.jwks_uri is None for issuer in issuers):
-            raise ValueError("every trusted issuer needs jwks or jwks_uri")
-        if jwks_cache is None and any(issuer.jwks is None for issuer in issuers):
+        if any(
+            issuer.jwks is None and issuer.jwks_uri is None and issuer.key_source is None
+            for issuer in issuers
+        ):
+            raise ValueError("every trusted issuer needs jwks or jwks_uri (or a key source)")
+        if jwks_cache is None and any(issuer.jwks_uri is not None for issuer in issuers):
             raise ValueError("issuers with a jwks_uri need a jwks_cache")
         self._issuers = {issuer.issuer: issuer for issuer in issuers}
         self._clock = clock
@@ -255,6 +281,8 @@ class AccessTokenVerifier:
             raise AccessTokenRejected("signature_invalid") from error
 
     async def _keys_of(self, issuer: TrustedIssuer, kid: str | None) -> KeySet:
+        if issuer.key_source is not None:
+            return await issuer.key_source(kid)
         if issuer.jwks is not None:
             return parse_key_set(issuer.jwks)
         assert self._jwks_cache is not None and issuer.jwks_uri is not None

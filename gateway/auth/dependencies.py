@@ -5,6 +5,10 @@
 credential: ``AuthenticationRequired(error="invalid_request")``; a token that does
 not verify: ``AuthenticationRequired(error="invalid_token")``; a valid token without
 the scope: ``InsufficientScope``. The reason a token failed is never sent back.
+
+A gateway-issued token is honoured only while its client is still registered
+(``request.app.state.client_registered``, asked on every request): ``gateway clients
+remove`` shuts a client out at once, in every process, tokens it holds included.
 """
 
 from __future__ import annotations
@@ -44,6 +48,11 @@ class Authenticator:
             raise AuthenticationRequired(
                 "the access token is invalid or expired", error="invalid_token"
             ) from rejected
+        registered = getattr(request.app.state, "client_registered", None)
+        if registered is not None and not await registered(principal):
+            raise AuthenticationRequired(
+                "the access token is invalid or expired", error="invalid_token"
+            )
         if not any(principal.scopes.covers(scope) for scope in self.required):
             wanted = " or ".join(str(scope) for scope in self.required)
             raise InsufficientScope(f"this request needs scope {wanted}")

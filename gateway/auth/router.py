@@ -81,6 +81,6 @@ def build_auth_router(service: TokenService) -> APIRouter:
 
     @router.get("/auth/jwks")
     async def jwks() -> dict[str, Any]:
-        return service.jwks()
+        return await service.current_jwks()
 
     return router

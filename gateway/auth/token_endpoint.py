@@ -34,6 +34,7 @@ from gateway.auth.errors import (
     OAuthError,
     UnsupportedGrantType,
 )
+from gateway.auth.keyring import Keyring
 from gateway.auth.ports import AuthAuditSink, AuthEvent, ClientRegistry, JtiStore
 from gateway.auth.scopes import Scope, ScopeSet, grant
 
@@ -96,7 +97,7 @@ class TokenService:
         clients: ClientRegistry,
         jti_store: JtiStore,
         key_resolver: ClientKeyResolver,
-        signing_key: GatewaySigningKey,
+        signing_key: GatewaySigningKey | Keyring,
         audit: AuthAuditSink,
         clock: Callable[[], datetime],
         token_lifetime: timedelta = MAX_ACCESS_TOKEN_LIFETIME,
@@ -141,7 +142,7 @@ class TokenService:
             )
             raise
         issued = issue_access_token(
-            self._signing_key,
+            await self._signer(),
             issuer=self.public_url,
             client_id=authenticated.client.client_id,
             scopes=scopes,
@@ -186,8 +187,20 @@ class TokenService:
             "capabilities": ["client-confidential-asymmetric", "permission-v2"],
         }
 
+    async def _signer(self) -> GatewaySigningKey:
+        if isinstance(self._signing_key, Keyring):
+            return await self._signing_key.signer()
+        return self._signing_key
+
     def jwks(self) -> dict[str, Any]:
+        """The keys access tokens are verified with (all still valid during a rotation)."""
         return self._signing_key.public_jwks()
+
+    async def current_jwks(self) -> dict[str, Any]:
+        """``jwks()`` after looking for a rotation made by another process."""
+        if isinstance(self._signing_key, Keyring):
+            await self._signing_key.signer()
+        return self.jwks()
 
 
 def _readable_scopes(texts: list[str]) -> list[Scope]:

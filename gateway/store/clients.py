@@ -94,6 +94,14 @@ class DatabaseClientRegistry(ClientRegistry):
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
+    async def is_registered(self, client_id: str) -> bool:
+        """Whether ``client_id`` is registered now (one primary-key read)."""
+        async with self.engine.connect() as conn:
+            found = await conn.execute(
+                select(clients.c.client_id).where(clients.c.client_id == client_id)
+            )
+            return found.first() is not None
+
     async def get(self, client_id: str) -> RegisteredClient | None:
         async with self.engine.connect() as conn:
             record = await get_client_record(conn, client_id)
