@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from typing import Any
-
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
