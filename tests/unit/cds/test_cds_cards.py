@@ -128,7 +128,9 @@ def test_markdown_in_what_the_app_sent_is_made_inert() -> None:
     referral, bundle = _referral("high")
     for entry in bundle["entry"]:
         if entry["resource"]["resourceType"] == "RiskAssessment":
-            entry["resource"]["prediction"][0]["rationale"] = "[click](https://evil.example) <b>x</b>"
+            entry["resource"]["prediction"][0]["rationale"] = (
+                "[click](https://evil.example) <b>x</b>"
+            )
     detail = build_card(referral, minimise(bundle, "ehr", []), public_url=PUBLIC_URL)["detail"]
     assert "[click](" not in detail and "<b>" not in detail
     assert "\\[click\\]" in detail
