@@ -36,6 +36,7 @@ from gateway.auth.access_tokens import AccessTokenVerifier, GatewaySigningKey, T
 from gateway.auth.client_keys import ClientKeyResolver, JwksCache
 from gateway.auth.token_endpoint import TokenService
 from gateway.cds.api import CdsHooks, build_cds_router
+from gateway.cds.cors import CorsPolicy
 from gateway.cds.feedback import FeedbackService
 from gateway.cds.service import PatientViewService
 from gateway.cds.trust import CdsJwtVerifier
@@ -430,6 +431,7 @@ def build_cds_hooks(gateway: Gateway) -> CdsHooks:
         public_url=services.settings.public_url,
         clock=services.clock,
         max_body_bytes=services.settings.max_body_bytes,
+        cors=CorsPolicy(gateway.config.cds_clients),
     )
 
 

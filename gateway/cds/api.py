@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from gateway.api.bodies import read_limited
 from gateway.api.errors import operation_outcome
+from gateway.cds.cors import CorsPolicy
 from gateway.cds.feedback import FeedbackService
 from gateway.cds.hook_request import FeedbackRequest, HookRequest
 from gateway.cds.service import PatientViewService
@@ -78,6 +79,7 @@ class CdsHooks:
     public_url: str
     clock: Clock
     max_body_bytes: int
+    cors: CorsPolicy
 
 
 def error_response(error: GatewayError) -> Response:
@@ -91,13 +93,15 @@ def error_response(error: GatewayError) -> Response:
     )
 
 
-async def _answer(call: Callable[[], Awaitable[Any]]) -> Response:
+async def _answer(call: Callable[[], Awaitable[Any]], cors: dict[str, str]) -> Response:
     try:
-        return ORJSONResponse(await call())
+        response: Response = ORJSONResponse(await call())
     except GatewayError as error:
         if isinstance(error, AuthenticationRequired):
             log.info("cds.refused", reason_code=getattr(error, "reason", "unauthorized"))
-        return error_response(error)
+        response = error_response(error)
+    response.headers.update(cors)
+    return response
 
 
 async def _parse(request: Request, model: type[Any], limit: int) -> Any:
@@ -124,6 +128,30 @@ def build_cds_router(cds: CdsHooks) -> APIRouter:
             now=cds.clock(),
         )
 
+    def cors(request: Request) -> dict[str, str]:
+        return cds.cors.headers(request.headers.get("origin"))
+
+    def preflight(request: Request) -> Response:
+        headers = cds.cors.headers(request.headers.get("origin"), preflight=True)
+        return Response(status_code=204 if headers else 403, headers=headers)
+
+    _preflight_responses: dict[int | str, dict[str, Any]] = {
+        204: {"description": "CORS preflight from a configured browser origin"},
+        403: {"description": "The origin is not one configured under cds_clients[].origins"},
+    }
+    for path in (
+        "/cds-services",
+        "/cds-services/{service_id}",
+        "/cds-services/{service_id}/feedback",
+    ):
+        router.add_api_route(
+            path,
+            preflight,
+            methods=["OPTIONS"],
+            responses=_preflight_responses,
+            include_in_schema=False,
+        )
+
     def known(service_id: str) -> None:
         if service_id != SERVICE_ID:
             raise NotFound(f"No CDS service '{service_id}' here.")
@@ -142,7 +170,7 @@ def build_cds_router(cds: CdsHooks) -> APIRouter:
                 await caller(request)
             return {"services": [SERVICE]}
 
-        return await _answer(run)
+        return await _answer(run, cors(request))
 
     @router.post(
         "/cds-services/{service_id}",
@@ -164,7 +192,7 @@ def build_cds_router(cds: CdsHooks) -> APIRouter:
             hook = await _parse(request, HookRequest, cds.max_body_bytes)
             return {"cards": await cds.patient_view.cards(hook, who)}
 
-        return await _answer(run)
+        return await _answer(run, cors(request))
 
     @router.post(
         "/cds-services/{service_id}/feedback",
@@ -185,6 +213,6 @@ def build_cds_router(cds: CdsHooks) -> APIRouter:
             body = await _parse(request, FeedbackRequest, cds.max_body_bytes)
             return {"recorded": await cds.feedback.record(body, who)}
 
-        return await _answer(run)
+        return await _answer(run, cors(request))
 
     return router

@@ -20,6 +20,8 @@ class CdsClientConfig(BaseModel):
     jku: str | None = None
     name: str | None = None
     """How the EHR is named in the person's accounting of disclosures (default: ``iss``)."""
+    origins: list[str] = Field(default_factory=list)
+    """Browser origins that call on this EHR's behalf (CORS), e.g. the CDS Hooks sandbox."""
 
     @model_validator(mode="after")
     def _one_key_source(self) -> CdsClientConfig:
@@ -33,6 +35,9 @@ class CdsClientConfig(BaseModel):
                 raise ValueError("'jwks' must hold public keys only")
         if self.jku is not None and not self.jku.startswith(("https://", "http://")):
             raise ValueError("'jku' must be an http(s) URL")
+        for origin in self.origins:
+            if not origin.startswith(("https://", "http://")) or origin.count("/") != 2:
+                raise ValueError(f"origin {origin!r} must be scheme://host[:port], no path")
         return self
 
     @property

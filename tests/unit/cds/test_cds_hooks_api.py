@@ -290,3 +290,28 @@ async def test_feedback_needs_a_jwt_for_the_feedback_url(h: Harness) -> None:
     for token in (None, EHR.token(AUD)):
         response = await _call(h, {"feedback": [item]}, token, SERVICE_PATH + "/feedback")
         assert response.status_code == 401
+
+
+SANDBOX = "https://sandbox.cds-hooks.org"
+
+
+async def test_cors_answers_only_the_configured_browser_origins(tmp_path: Path) -> None:
+    def config(keys: dict[str, ECKey]) -> dict[str, Any]:
+        return base_config(
+            keys, cds_clients=[{"iss": EHR.iss, "jwks": EHR.jwks, "origins": [SANDBOX]}]
+        )
+
+    async with running_gateway(tmp_path, config=config) as h:
+        ask = {"Origin": SANDBOX, "Access-Control-Request-Method": "POST"}
+        preflight = await h.client.options(SERVICE_PATH, headers=ask)
+        assert preflight.status_code == 204
+        assert preflight.headers["access-control-allow-origin"] == SANDBOX
+        assert "authorization" in preflight.headers["access-control-allow-headers"].lower()
+        stranger = await h.client.options(SERVICE_PATH, headers={**ask, "Origin": "https://x.test"})
+        assert stranger.status_code == 403
+        assert "access-control-allow-origin" not in stranger.headers
+        discovery = await h.client.get("/cds-services", headers={"Origin": SANDBOX})
+        assert discovery.headers["access-control-allow-origin"] == SANDBOX
+        refused = await h.client.post(SERVICE_PATH, json={}, headers={"Origin": SANDBOX})
+        assert refused.status_code == 401
+        assert refused.headers["access-control-allow-origin"] == SANDBOX
