@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
 class CdsClientConfig(BaseModel):
@@ -22,6 +22,14 @@ class CdsClientConfig(BaseModel):
     """How the EHR is named in the person's accounting of disclosures (default: ``iss``)."""
     origins: list[str] = Field(default_factory=list)
     """Browser origins that call on this EHR's behalf (CORS), e.g. the CDS Hooks sandbox."""
+
+    @field_validator("jwks", mode="before")
+    @classmethod
+    def _key_or_set(cls, value: Any) -> Any:
+        """A single JWK is taken as a JWK Set of one."""
+        if isinstance(value, dict) and "keys" not in value and "kty" in value:
+            return {"keys": [value]}
+        return value
 
     @model_validator(mode="after")
     def _one_key_source(self) -> CdsClientConfig:

@@ -58,12 +58,12 @@ class FeedbackService:
                         else None,
                         "model_name": card.model_name,
                         "model_version": card.model_version,
-                        "outcome_at": item.outcomeTimestamp,
+                        "outcome_at": item.outcomeTimestamp or now,
                         "recorded_at": now,
                     }
                 )
             await store_feedback(conn, rows)
-        log.info("cds.feedback_recorded", cds_client=caller.iss, items=len(rows))
+        log.info("cds.feedback_recorded", client_id=caller.iss, count=len(rows))
         return len(rows)
 
 

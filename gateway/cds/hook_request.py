@@ -9,9 +9,10 @@ reserves ``extension`` and clients add more.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
 class _Open(BaseModel):
@@ -55,11 +56,20 @@ class OverrideReason(_Open):
 class FeedbackItem(_Open):
     card: str = Field(min_length=1, max_length=64)
     outcome: Literal["accepted", "overridden"]
-    outcomeTimestamp: AwareDatetime
+    outcomeTimestamp: datetime | None = None
+    """REQUIRED by the spec, in UTC; a time without an offset is read as UTC, and a
+    missing one is taken as the time the feedback arrived."""
     overrideReason: OverrideReason | None = None
     overrideReasons: list[Coding] | None = None
     """Accepted as well: the plural some clients send."""
     acceptedSuggestions: list[dict[str, Any]] | None = None
+
+    @field_validator("outcomeTimestamp")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
     def reason_text(self) -> str | None:
         """The chosen coded reason as ``system|code display``; never the free-text comment."""

@@ -72,7 +72,7 @@ class PatientViewService:
                 pending.append(self._disclosure(caller, stored.patient_id, card, stored, now))
             if pending:
                 await append_entries(conn, pending, now=now)
-        log.info("cds.cards_shown", cds_client=caller.iss, cards=len(cards))
+        log.info("cds.cards_shown", client_id=caller.iss, count=len(cards))
         return cards
 
     async def _patient(self, request: HookRequest) -> dict[str, Any] | None:
