@@ -8,7 +8,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.cds.cards import OpenReferral
@@ -95,21 +97,25 @@ async def open_referrals(conn: AsyncConnection, patient_ids: list[str]) -> list[
 async def record_card(
     conn: AsyncConnection, card_uuid: str, iss: str, referral: OpenReferral, now: datetime
 ) -> None:
-    """Remember that ``iss`` was shown this card (feedback may name only such a card)."""
-    key = (cds_cards.c.card_uuid == card_uuid) & (cds_cards.c.iss == iss)
-    changed = await conn.execute(update(cds_cards).where(key).values(last_issued_at=now))
-    if changed.rowcount == 0:
-        await conn.execute(
-            insert(cds_cards).values(
-                card_uuid=card_uuid,
-                iss=iss,
-                referral_id=referral.referral_id,
-                model_name=referral.model_name,
-                model_version=referral.model_version,
-                first_issued_at=now,
-                last_issued_at=now,
-            )
+    """Remember that ``iss`` was shown this card (feedback may name only such a card).
+
+    An upsert, so two chart openings at once cannot both try to insert it."""
+    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    statement = upsert(cds_cards).values(
+        card_uuid=card_uuid,
+        iss=iss,
+        referral_id=referral.referral_id,
+        model_name=referral.model_name,
+        model_version=referral.model_version,
+        first_issued_at=now,
+        last_issued_at=now,
+    )
+    await conn.execute(
+        statement.on_conflict_do_update(
+            index_elements=[cds_cards.c.card_uuid, cds_cards.c.iss],
+            set_={"last_issued_at": now},
         )
+    )
 
 
 @dataclass(frozen=True)

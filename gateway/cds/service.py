@@ -129,6 +129,12 @@ class PatientViewService:
 
 
 def _checked(patient: Any, patient_id: str) -> dict[str, Any]:
+    if isinstance(patient, dict) and patient.get("resourceType") == "Bundle":
+        # a client that satisfied the template by a search: its Patient entry
+        found = [e.get("resource") for e in patient.get("entry") or [] if isinstance(e, dict)]
+        patient = next((r for r in found if isinstance(r, dict)), None)
+        if patient is None:
+            return {"resourceType": "Patient", "id": patient_id}
     if not isinstance(patient, dict) or patient.get("resourceType") != "Patient":
         raise MalformedRequest(
             "The 'patient' prefetch is not a Patient.",

@@ -12,6 +12,7 @@ never seen before for that issuer. Every failure is one ``CdsUnauthorized`` (a 4
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -102,6 +103,11 @@ def _numeric_date(claims: dict[str, Any], name: str) -> datetime | None:
         raise CdsUnauthorized(f"{name}_invalid") from error
 
 
+def _stored_jti(jti: str) -> str:
+    """The ``jti`` as the store keeps it: a long one by its SHA-256, so none is cut short."""
+    return jti if len(jti) <= 128 else "sha256:" + hashlib.sha256(jti.encode()).hexdigest()
+
+
 class CdsJwtVerifier:
     """Checks a CDS Client's JWT for the endpoint ``audience`` (see module docstring)."""
 
@@ -137,7 +143,7 @@ class CdsJwtVerifier:
         if not isinstance(jti, str) or not jti:
             raise CdsUnauthorized("jti_missing")
         if not await self._jti_store.remember(
-            JTI_NAMESPACE + client.iss, jti[:200], expires_at + LEEWAY
+            (JTI_NAMESPACE + client.iss)[:200], _stored_jti(jti), expires_at + LEEWAY
         ):
             raise CdsUnauthorized("jti_replayed")
         tenant = claims.get("tenant")

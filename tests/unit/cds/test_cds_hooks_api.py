@@ -315,3 +315,35 @@ async def test_cors_answers_only_the_configured_browser_origins(tmp_path: Path) 
         refused = await h.client.post(SERVICE_PATH, json={}, headers={"Origin": SANDBOX})
         assert refused.status_code == 401
         assert refused.headers["access-control-allow-origin"] == SANDBOX
+
+
+async def test_long_jtis_are_told_apart_and_never_replayed(h: Harness) -> None:
+    prefix = "j" * 300
+    first, second = EHR.token(AUD, jti=prefix + "1"), EHR.token(AUD, jti=prefix + "2")
+    assert (await _call(h, patient_view(None), first)).status_code == 200
+    assert (await _call(h, patient_view(None), second)).status_code == 200
+    assert (await _call(h, patient_view(None), first)).status_code == 401
+
+
+async def test_a_prefetch_satisfied_by_a_search_bundle_is_read_too(h: Harness) -> None:
+    body, value = _person()
+    await h.submit(body)
+    patient = {
+        "resourceType": "Patient",
+        "id": "ehr-patient-1",
+        "identifier": [{"system": SYSTEM, "value": value}],
+    }
+    bundle = {"resourceType": "Bundle", "type": "searchset", "entry": [{"resource": patient}]}
+    response = await _call(h, patient_view(bundle), EHR.token(AUD))
+    assert response.status_code == 200
+    assert len(response.json()["cards"]) == 1
+
+
+async def test_a_prefetched_patient_other_than_the_context_one_is_refused(h: Harness) -> None:
+    body, value = _person()
+    await h.submit(body)
+    view = _view(value)
+    view["prefetch"]["patient"]["id"] = "someone-else"
+    response = await _call(h, view, EHR.token(AUD))
+    assert response.status_code == 400
+    assert response.json()["issue"][0]["expression"] == ["prefetch.patient.id"]
