@@ -26,6 +26,7 @@ from connectors.base import Connector
 from connectors.community import CommunityConnector
 from connectors.crisis import CrisisConnector
 from connectors.fhir import FhirConnector
+from connectors.fhir_patient import FhirPatientReader
 from connectors.hsds import HsdsClient
 from connectors.inbox import InboxConnector
 from connectors.outbound import OutboundPolicy, make_client
@@ -41,6 +42,11 @@ from gateway.auth.access_tokens import (
 from gateway.auth.client_keys import ClientKeyResolver, JwksCache
 from gateway.auth.keyring import Keyring
 from gateway.auth.token_endpoint import TokenService
+from gateway.cds.api import CdsHooks, build_cds_router
+from gateway.cds.cors import CorsPolicy
+from gateway.cds.feedback import FeedbackService
+from gateway.cds.service import PatientViewService
+from gateway.cds.trust import CdsJwtVerifier
 from gateway.config import (
     AnyDestination,
     CommunityDestination,
@@ -430,6 +436,30 @@ def build_gateway(
     return gateway
 
 
+def build_cds_hooks(gateway: Gateway) -> CdsHooks:
+    """The CDS Hooks service (docs/cds-hooks.md): keys and Patients through ``gateway.http``."""
+    services = gateway.services
+    return CdsHooks(
+        verifier=CdsJwtVerifier(
+            gateway.config.cds_clients,
+            jwks_cache=JwksCache(gateway.http, clock=services.clock),
+            jti_store=DatabaseJtiStore(services.engine, services.clock),
+        ),
+        patient_view=PatientViewService(
+            services.engine,
+            services.audit,
+            services.clock,
+            services.settings.public_url,
+            FhirPatientReader(gateway.http),
+        ),
+        feedback=FeedbackService(services.engine, services.clock),
+        public_url=services.settings.public_url,
+        clock=services.clock,
+        max_body_bytes=services.settings.max_body_bytes,
+        cors=CorsPolicy(gateway.config.cds_clients),
+    )
+
+
 def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api import consents, fhir, health, patients, referrals, triage
     from gateway.api import crisis as crisis_api
@@ -498,4 +528,5 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(fhir.router)
     app.include_router(health.router)
     app.include_router(operations_api.router)
+    app.include_router(build_cds_router(build_cds_hooks(gateway)))
     return app

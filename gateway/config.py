@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.cds.config import CdsClients
+
 RISK_LEVELS = ("none", "low", "moderate", "high", "imminent")
 PATHWAYS = ("crisis", "clinical", "community", "self-care")
 URGENCIES = ("routine", "urgent", "asap", "stat")
@@ -228,6 +230,8 @@ class GatewayConfig(_Strict):
     outbound: OutboundConfig = OutboundConfig()
     routing: list[RoutingRule] = Field(min_length=1)
     consent: ConsentPolicyConfig = ConsentPolicyConfig()
+    cds_clients: CdsClients = Field(default_factory=list)
+    """EHRs that call the CDS Hooks service (gateway/cds/config.py)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> GatewayConfig:

@@ -129,16 +129,29 @@ def decide_disclosure(
     ``consent`` is the person's Consent resource (``None``: none on file, which denies
     unless the emergency path applies).
     """
-    category = recipient_category(destination)
+    return decide_for_recipient(
+        recipient_category(destination), destination.name, consent, facts, now
+    )
+
+
+def decide_for_recipient(
+    category: str,
+    name: str,
+    consent: dict[str, Any] | None,
+    facts: ReferralFacts,
+    now: datetime,
+) -> Disclosure:
+    """The same decision for a recipient that is not a configured destination (an EHR
+    asking through CDS Hooks: category ``ehr``, named by its issuer)."""
     request = DecisionRequest(
-        recipient=Recipient(category=category, name=destination.name),
+        recipient=Recipient(category=category, name=name),
         purpose=TREATMENT,
         data_labels=facts.labels,
         data_classes=facts.classes,
         risk_level=facts.risk_level,
     )
     verdict = decide([consent] if consent is not None else [], request, now)
-    return Disclosure(destination=destination.name, category=category, decision=verdict)
+    return Disclosure(destination=name, category=category, decision=verdict)
 
 
 def minimised_view(

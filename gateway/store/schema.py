@@ -1,6 +1,21 @@
 """Every table module, imported so ``metadata`` knows them all (migrations, tests)."""
 
-from gateway.store import tables, tables_crisis, tables_keys, tables_loop, tables_rights
+from gateway.store import (
+    tables,
+    tables_cds,
+    tables_crisis,
+    tables_keys,
+    tables_loop,
+    tables_rights,
+)
 from gateway.store.tables import metadata
 
-__all__ = ["metadata", "tables", "tables_crisis", "tables_keys", "tables_loop", "tables_rights"]
+__all__ = [
+    "metadata",
+    "tables",
+    "tables_cds",
+    "tables_crisis",
+    "tables_keys",
+    "tables_loop",
+    "tables_rights",
+]

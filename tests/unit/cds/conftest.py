@@ -1,0 +1,5 @@
+"""The CDS store paths run on SQLite and PostgreSQL (``database_url``)."""
+
+from pg import database_url, pg_database_url, pg_server
+
+__all__ = ["database_url", "pg_database_url", "pg_server"]
