@@ -49,22 +49,22 @@ from gateway.config import (
 from gateway.context import Clock, IdFactory, new_uuid, utc_now
 from gateway.crisis.notifier import escalation_ports
 from gateway.crisis.watcher import CrisisWatcher
+from gateway.fhir_task import destination_organization
 from gateway.inbox import StoreInboxPublisher
 from gateway.intake.batcher import IntakeBatcher
 from gateway.intake.service import IntakeService
 from gateway.logging import get_logger
-from gateway.loop.dispatcher import NotificationDispatcher
-from gateway.loop.runner import LoopRunner
-from gateway.loop.stalls import StallWatch
-from gateway.loop.status_sync import StatusSync
 from gateway.metrics import Metrics
+from gateway.referral_loop.dispatcher import NotificationDispatcher
+from gateway.referral_loop.runner import LoopRunner
+from gateway.referral_loop.stalls import StallWatch
+from gateway.referral_loop.status_sync import StatusSync
 from gateway.retry import RetryPolicy
 from gateway.services import Services
 from gateway.settings import Settings
 from gateway.store import fhir_store
 from gateway.store.clients import DatabaseClientRegistry, DatabaseJtiStore, sync_config_clients
 from gateway.store.db import create_engine, migrate
-from gateway.tasks import destination_organization
 from gateway.worker import DeliveryWorker, WorkerTuning
 
 VERSION = "0.1.0"

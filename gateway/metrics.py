@@ -8,7 +8,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.loop.loop_metrics import LoopMetrics
+from gateway.referral_loop.loop_metrics import LoopMetrics
 from gateway.store.tables import deliveries, referrals
 
 

@@ -6,7 +6,7 @@ transaction. It queues what must follow: the Standard Webhooks notification to t
 submitting app and the Subscriptions Backport notifications to clinicians'
 systems, and keeps the referral's loop status and milestones current. Queued, not
 sent: the notification outbox is delivered by the dispatcher
-(``gateway.loop.dispatcher``), so a crash never loses one and a rolled-back change
+(``gateway.referral_loop.dispatcher``), so a crash never loses one and a rolled-back change
 never announces itself.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.loop.outbox import on_task_changed
+from gateway.referral_loop.outbox import on_task_changed
 
 
 async def task_changed(

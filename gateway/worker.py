@@ -45,15 +45,15 @@ from gateway.audit.recorder import AuditRecorder
 from gateway.circuit import CircuitBreaker
 from gateway.config import AnyDestination, GatewayConfig
 from gateway.context import Clock
+from gateway.fhir_task import with_destination_task
 from gateway.intake.service import LANE_CRISIS, data_labels
 from gateway.logging import get_logger
-from gateway.loop.referral_status import refresh_after_delivery
 from gateway.notify import task_changed
+from gateway.referral_loop.referral_status import refresh_after_delivery
 from gateway.retry import RetryPolicy
 from gateway.settings import Settings
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, delivery_attempts, referrals
-from gateway.tasks import with_destination_task
 from mappings.validation import validate_bundle
 
 log = get_logger("gateway.worker")

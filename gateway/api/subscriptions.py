@@ -16,17 +16,17 @@ from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
 from gateway.errors import Forbidden, MalformedRequest, NotFound
 from gateway.json import FhirJSONResponse
-from gateway.loop.outbox import instant
-from gateway.loop.recipients import owner_references
-from gateway.loop.subscription_store import (
+from gateway.referral_loop.outbox import instant
+from gateway.referral_loop.recipients import owner_references
+from gateway.referral_loop.subscription_store import (
     Subscriber,
     create_subscription,
     facts,
     load_subscription,
     resource_view,
 )
-from gateway.loop.subscriptions import status_bundle
-from gateway.loop.sync_hook import HOOK_HEADER, nudge
+from gateway.referral_loop.subscriptions import status_bundle
+from gateway.referral_loop.sync_hook import HOOK_HEADER, nudge
 from gateway.services import Services
 
 router = APIRouter(tags=["fhir"])

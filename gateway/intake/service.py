@@ -23,12 +23,12 @@ from gateway.audit.recorder import AuditRecorder, PendingEntry, append_entries
 from gateway.config import AnyDestination, CrisisDestination, GatewayConfig
 from gateway.context import Clock, IdFactory, fhir_instant
 from gateway.errors import Conflict, Forbidden, GatewayError, InvalidInput, Issue
+from gateway.fhir_task import destination_task, owner_reference
 from gateway.intake.schema import ConsentReference, TriageSubmission
 from gateway.intake.validate import check_semantics, parse_submission
 from gateway.routing import Route, RoutingDecision, RoutingFacts, route
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, referrals
-from gateway.tasks import destination_task, owner_reference
 from mappings.explain import explain
 from mappings.ids import resource_uuid
 from mappings.instruments import get_instrument

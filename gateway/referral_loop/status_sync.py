@@ -9,7 +9,7 @@ by polling ``Task?_lastUpdated=gt...`` no more often than agreed. Here:
   (criteria ``Task?intent=order``) calls ``/hooks/ehr/{destination}`` with a
   per-subscription secret header; a call makes the destination due at once. The
   notification is only a nudge: the Tasks are then read with the gateway's own
-  credentials (``gateway.loop.sync_hook``).
+  credentials (``gateway.referral_loop.sync_hook``).
 
 The EHR's CapabilityStatement decides what is used (DESIGN.md convention 10): the
 ``_lastUpdated`` search only if Task lists it (else each open Task is read by id),
@@ -32,15 +32,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.config import FhirDestination, GatewayConfig
 from gateway.context import Clock
 from gateway.logging import get_logger
-from gateway.loop.milestones import task_destination
-from gateway.loop.outbox import instant
-from gateway.loop.sync_hook import HOOK_HEADER
-from gateway.loop.task_rules import TERMINAL_STATUSES, mirror_allowed
 from gateway.notify import task_changed
+from gateway.referral_loop.milestones import task_destination
+from gateway.referral_loop.outbox import instant
+from gateway.referral_loop.sync_hook import HOOK_HEADER
+from gateway.referral_loop.task_rules import TERMINAL_STATUSES, mirror_allowed
 from gateway.store import fhir_store
 from gateway.store.tables_loop import sync_cursors, task_milestones
 
-log = get_logger("gateway.loop.status_sync")
+log = get_logger("gateway.referral_loop.status_sync")
 REMOTE_TASK_SYSTEM = "urn:referral-gateway:remote-task"
 LOCAL_ID_SYSTEM = "urn:ietf:rfc:3986"
 FIRST_POLL_MARGIN = timedelta(minutes=5)

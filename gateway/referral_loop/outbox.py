@@ -23,9 +23,9 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.loop.milestones import ensure_milestone, record_status, task_destination
-from gateway.loop.referral_status import refresh_referral_status
-from gateway.loop.subscriptions import filters_match
+from gateway.referral_loop.milestones import ensure_milestone, record_status, task_destination
+from gateway.referral_loop.referral_status import refresh_referral_status
+from gateway.referral_loop.subscriptions import filters_match
 from gateway.store import fhir_store
 from gateway.store.tables import clients, referrals
 from gateway.store.tables_loop import disabled_webhooks, notifications, subscriptions

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.loop.task_rules import (
+from gateway.referral_loop.task_rules import (
     Role,
     changed_elements,
     mirror_allowed,

@@ -21,16 +21,22 @@ from gateway.audit.recorder import AuditRecorder, append_entry
 from gateway.config import AnyDestination, CrisisDestination, GatewayConfig
 from gateway.context import Clock
 from gateway.logging import get_logger
-from gateway.loop.loop_audit import stall_event
-from gateway.loop.milestones import ACCEPTED_OR_LATER
-from gateway.loop.outbox import APP_WEBHOOK, STALLED, app_webhook_enabled, instant, message_id
-from gateway.loop.outbox import queue as queue_notification
-from gateway.loop.task_rules import TERMINAL_STATUSES
 from gateway.metrics import Metrics
+from gateway.referral_loop.loop_audit import stall_event
+from gateway.referral_loop.milestones import ACCEPTED_OR_LATER
+from gateway.referral_loop.outbox import (
+    APP_WEBHOOK,
+    STALLED,
+    app_webhook_enabled,
+    instant,
+    message_id,
+)
+from gateway.referral_loop.outbox import queue as queue_notification
+from gateway.referral_loop.task_rules import TERMINAL_STATUSES
 from gateway.store.tables import referrals
 from gateway.store.tables_loop import task_milestones
 
-log = get_logger("gateway.loop.stalls")
+log = get_logger("gateway.referral_loop.stalls")
 URGENCY_HOURS = {"stat": 1, "asap": 4}
 URGENCY_BUSINESS_DAYS = {"urgent": 1, "routine": 2}
 

@@ -17,8 +17,13 @@ from loop_fixtures import (
     submitted_inbox_task,
 )
 
-from gateway.loop.heartbeats import queue_heartbeats
-from gateway.loop.subscriptions import FILTER_CRITERIA, HEARTBEAT_PERIOD, PAYLOAD_CONTENT, TOPIC
+from gateway.referral_loop.heartbeats import queue_heartbeats
+from gateway.referral_loop.subscriptions import (
+    FILTER_CRITERIA,
+    HEARTBEAT_PERIOD,
+    PAYLOAD_CONTENT,
+    TOPIC,
+)
 
 ENDPOINT = "https://clinic.example.org/notifications"
 

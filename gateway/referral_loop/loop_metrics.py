@@ -21,8 +21,8 @@ from prometheus_client.registry import Collector
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.loop.milestones import ACCEPTED_OR_LATER
-from gateway.loop.task_rules import TERMINAL_STATUSES
+from gateway.referral_loop.milestones import ACCEPTED_OR_LATER
+from gateway.referral_loop.task_rules import TERMINAL_STATUSES
 from gateway.store.tables_loop import task_milestones
 
 BUCKETS = (60.0, 300.0, 900.0, 3600.0, 4 * 3600.0, 86400.0, 2 * 86400.0, 7 * 86400.0)

@@ -30,10 +30,10 @@ from connectors.base import DeliveryError, TransientDeliveryError
 from connectors.http_errors import EndpointGone, delivery_error_for, delivery_error_from_transport
 from gateway.context import Clock
 from gateway.logging import get_logger
-from gateway.loop.outbox import APP_WEBHOOK, instant
-from gateway.loop.subscription_store import facts
-from gateway.loop.subscriptions import Event, notification_bundle
 from gateway.metrics import Metrics
+from gateway.referral_loop.outbox import APP_WEBHOOK, instant
+from gateway.referral_loop.subscription_store import facts
+from gateway.referral_loop.subscriptions import Event, notification_bundle
 from gateway.retry import RetryPolicy
 from gateway.store.tables import clients
 from gateway.store.tables_loop import (
@@ -43,7 +43,7 @@ from gateway.store.tables_loop import (
     subscriptions,
 )
 
-log = get_logger("gateway.loop.dispatcher")
+log = get_logger("gateway.referral_loop.dispatcher")
 LEASE = timedelta(seconds=60)
 HANDSHAKE_ATTEMPTS = 3
 

@@ -11,7 +11,7 @@ import pytest
 from jsonschema import Draft6Validator
 
 from gateway.errors import InvalidInput
-from gateway.loop.subscriptions import (
+from gateway.referral_loop.subscriptions import (
     FILTER_CRITERIA,
     HEARTBEAT_PERIOD,
     PAYLOAD_CONTENT,

@@ -13,7 +13,7 @@ from harness import APP_SCOPES, Harness, base_config, public_jwks
 from joserfc.jwk import ECKey
 
 from connectors.webhooks import WebhookSender
-from gateway.loop.dispatcher import NotificationDispatcher
+from gateway.referral_loop.dispatcher import NotificationDispatcher
 from gateway.retry import RetryPolicy
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"

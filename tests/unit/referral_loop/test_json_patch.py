@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from gateway.loop.json_patch import PatchError, apply_patch
+from gateway.referral_loop.json_patch import PatchError, apply_patch
 
 DOC: dict[str, Any] = {
     "status": "requested",

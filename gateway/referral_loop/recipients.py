@@ -12,9 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.config import GatewayConfig
+from gateway.fhir_task import owner_reference
 from gateway.store.fhir_store import SearchQuery, StoredResource
 from gateway.store.tables import fhir_resources
-from gateway.tasks import owner_reference
 
 FOLLOWED_TYPES = frozenset({"ServiceRequest", "Patient"})
 

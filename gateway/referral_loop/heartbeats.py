@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.loop.outbox import SUBSCRIPTION, instant, message_id, queue
+from gateway.referral_loop.outbox import SUBSCRIPTION, instant, message_id, queue
 from gateway.store.tables_loop import notifications, subscriptions
 
 

@@ -15,8 +15,8 @@ from loop_fixtures import SettableClock, loop_config
 from sqlalchemy import select
 
 from connectors.base import Connector, Delivery, Receipt
-from gateway.loop.status_sync import StatusSync
-from gateway.loop.sync_hook import HOOK_HEADER
+from gateway.referral_loop.status_sync import StatusSync
+from gateway.referral_loop.sync_hook import HOOK_HEADER
 from gateway.store.tables_loop import notifications, sync_cursors
 
 BASE = "https://ehr.example.org/fhir"

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.audit.recorder import AuditRecorder, append_entry
 from gateway.config import GatewayConfig
 from gateway.errors import BusinessRuleViolation, InvalidInput, Issue, NotFound, PreconditionFailed
-from gateway.loop.json_patch import PatchError, apply_patch
-from gateway.loop.loop_audit import task_update_event
-from gateway.loop.milestones import task_destination
-from gateway.loop.task_rules import Role, update_problems
 from gateway.notify import task_changed
+from gateway.referral_loop.json_patch import PatchError, apply_patch
+from gateway.referral_loop.loop_audit import task_update_event
+from gateway.referral_loop.milestones import task_destination
+from gateway.referral_loop.task_rules import Role, update_problems
 from gateway.store import fhir_store
 from gateway.store.fhir_store import StoredResource, etag_version
 

@@ -11,7 +11,7 @@ from joserfc.jwk import ECKey
 from loop_fixtures import SettableClock, loop_config, submitted_inbox_task
 from sqlalchemy import select
 
-from gateway.loop.task_update import Caller, TaskUpdater
+from gateway.referral_loop.task_update import Caller, TaskUpdater
 from gateway.store import fhir_store
 from gateway.store.tables import audit_log
 from gateway.store.tables_loop import notifications

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.fhir_task import DESTINATION_SYSTEM
 from gateway.store.tables import referrals
 from gateway.store.tables_loop import task_milestones
-from gateway.tasks import DESTINATION_SYSTEM
 
 ACCEPTED_OR_LATER = frozenset({"accepted", "in-progress", "on-hold", "completed"})
 

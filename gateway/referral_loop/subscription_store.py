@@ -15,8 +15,8 @@ import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.loop.outbox import SUBSCRIPTION, instant, message_id, queue
-from gateway.loop.subscriptions import StatusFacts, SubscriptionRequest, parse_subscription
+from gateway.referral_loop.outbox import SUBSCRIPTION, instant, message_id, queue
+from gateway.referral_loop.subscriptions import StatusFacts, SubscriptionRequest, parse_subscription
 from gateway.store.tables_loop import subscriptions
 
 

@@ -12,12 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.context import Clock
 from gateway.logging import get_logger
-from gateway.loop.dispatcher import NotificationDispatcher
-from gateway.loop.heartbeats import queue_heartbeats
-from gateway.loop.stalls import StallWatch
-from gateway.loop.status_sync import StatusSync
+from gateway.referral_loop.dispatcher import NotificationDispatcher
+from gateway.referral_loop.heartbeats import queue_heartbeats
+from gateway.referral_loop.stalls import StallWatch
+from gateway.referral_loop.status_sync import StatusSync
 
-log = get_logger("gateway.loop.runner")
+log = get_logger("gateway.referral_loop.runner")
 
 
 class LoopRunner:
