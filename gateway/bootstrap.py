@@ -49,8 +49,10 @@ from gateway.config import (
 from gateway.context import Clock, IdFactory, new_uuid, utc_now
 from gateway.crisis.notifier import escalation_ports
 from gateway.crisis.watcher import CrisisWatcher
+from gateway.delivery.inbox import StoreInboxPublisher
+from gateway.delivery.retry import RetryPolicy
+from gateway.delivery.worker import DeliveryWorker, WorkerTuning
 from gateway.fhir_task import destination_organization
-from gateway.inbox import StoreInboxPublisher
 from gateway.intake.batcher import IntakeBatcher
 from gateway.intake.service import IntakeService
 from gateway.logging import get_logger
@@ -59,13 +61,11 @@ from gateway.referral_loop.dispatcher import NotificationDispatcher
 from gateway.referral_loop.runner import LoopRunner
 from gateway.referral_loop.stalls import StallWatch
 from gateway.referral_loop.status_sync import StatusSync
-from gateway.retry import RetryPolicy
 from gateway.services import Services
 from gateway.settings import Settings
 from gateway.store import fhir_store
 from gateway.store.clients import DatabaseClientRegistry, DatabaseJtiStore, sync_config_clients
 from gateway.store.db import create_engine, migrate
-from gateway.worker import DeliveryWorker, WorkerTuning
 
 VERSION = "0.1.0"
 log = get_logger("gateway.bootstrap")

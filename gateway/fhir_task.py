@@ -13,6 +13,8 @@ from gateway.store.fhir_store import rewrite_references
 from mappings.ids import resource_uuid
 
 DESTINATION_SYSTEM = "urn:referral-gateway:destination"
+REMOTE_TASK_SYSTEM = "urn:referral-gateway:remote-task"
+"""The identifier system of the id a destination gave its copy of the Task."""
 
 
 def owner_reference(destination: str) -> str:

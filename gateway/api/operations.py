@@ -16,10 +16,10 @@ from fastapi import APIRouter, Depends
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
+from gateway.delivery.dead_letters import dead_letters, replay_dead_letter
 from gateway.errors import Forbidden, NotFound
 from gateway.json import ORJSONResponse
 from gateway.logging import get_logger
-from gateway.operations import dead_letters, replay_dead_letter
 from gateway.services import Services
 
 router = APIRouter(prefix="/operations", tags=["operations"])

@@ -29,12 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from connectors.base import DeliveryError, TransientDeliveryError
 from connectors.http_errors import EndpointGone, delivery_error_for, delivery_error_from_transport
 from gateway.context import Clock
+from gateway.delivery.retry import RetryPolicy
 from gateway.logging import get_logger
 from gateway.metrics import Metrics
 from gateway.referral_loop.outbox import APP_WEBHOOK, instant
 from gateway.referral_loop.subscription_store import facts
 from gateway.referral_loop.subscriptions import Event, notification_bundle
-from gateway.retry import RetryPolicy
 from gateway.store.tables import clients
 from gateway.store.tables_loop import (
     disabled_webhooks,

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.config import FhirDestination, GatewayConfig
 from gateway.context import Clock
+from gateway.fhir_task import REMOTE_TASK_SYSTEM
 from gateway.logging import get_logger
 from gateway.notify import task_changed
 from gateway.referral_loop.milestones import task_destination
@@ -41,7 +42,6 @@ from gateway.store import fhir_store
 from gateway.store.tables_loop import sync_cursors, task_milestones
 
 log = get_logger("gateway.referral_loop.status_sync")
-REMOTE_TASK_SYSTEM = "urn:referral-gateway:remote-task"
 LOCAL_ID_SYSTEM = "urn:ietf:rfc:3986"
 FIRST_POLL_MARGIN = timedelta(minutes=5)
 MAX_PAGES = 20

@@ -14,9 +14,9 @@ from harness import APP_SCOPES, Harness, base_config, public_jwks, running_gatew
 from joserfc.jwk import ECKey
 
 from connectors.webhooks import WebhookSender, verify
+from gateway.delivery.retry import RetryPolicy
 from gateway.referral_loop.dispatcher import NotificationDispatcher
 from gateway.referral_loop.subscriptions import FILTER_CRITERIA, TOPIC
-from gateway.retry import RetryPolicy
 
 pytestmark = [pytest.mark.integration]
 

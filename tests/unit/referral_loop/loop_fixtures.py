@@ -13,8 +13,8 @@ from harness import APP_SCOPES, Harness, base_config, public_jwks
 from joserfc.jwk import ECKey
 
 from connectors.webhooks import WebhookSender
+from gateway.delivery.retry import RetryPolicy
 from gateway.referral_loop.dispatcher import NotificationDispatcher
-from gateway.retry import RetryPolicy
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
 APP_HOOK = "https://app-a.example.org/hooks/referrals"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.circuit import CircuitBreaker, CircuitState
+from gateway.delivery.circuit import CircuitBreaker, CircuitState
 
 
 class Seconds:

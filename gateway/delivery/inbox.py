@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.context import Clock
-from gateway.notify import task_changed
+from gateway.delivery.publish import publish_task
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries
 
@@ -17,6 +17,7 @@ class StoreInboxPublisher:
         self.clock = clock
 
     async def publish(self, referral_id: str, destination: str) -> str | None:
+        """Publish the referral's Task for ``destination``; its id, None when it has none."""
         async with self.engine.begin() as conn:
             task_id = (
                 await conn.execute(
@@ -26,18 +27,7 @@ class StoreInboxPublisher:
                     )
                 )
             ).scalar_one_or_none()
-            if task_id is None:
+            if task_id is None or await fhir_store.read(conn, "Task", task_id) is None:
                 return None
-            stored = await fhir_store.read(conn, "Task", task_id)
-            if stored is None:
-                return None
-            if not stored.published:
-                now = self.clock()
-                updated = await fhir_store.update_resource(
-                    conn, stored.body, now=now, expected_version=stored.version_id, published=True
-                )
-                if updated is not None:
-                    await task_changed(
-                        conn, referral_id=referral_id, task=updated, previous_status=None, now=now
-                    )
+            await publish_task(conn, referral_id, task_id, self.clock())
             return str(task_id)

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from connectors.base import PermanentDeliveryError, TransientDeliveryError
-from gateway.retry import RetryPolicy, worth_a_quick_retry
+from gateway.delivery.retry import RetryPolicy, worth_a_quick_retry
 
 
 def policy(**changes: object) -> RetryPolicy:

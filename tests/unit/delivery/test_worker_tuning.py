@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
+from gateway.delivery.worker import WorkerTuning
 from gateway.settings import Settings
-from gateway.worker import WorkerTuning
 
 
 def test_tuning_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
