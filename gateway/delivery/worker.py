@@ -36,7 +36,6 @@ from connectors.base import (
     TransientDeliveryError,
 )
 from consent.minimise import minimise
-from consent.vocab import destination_category
 from gateway.audit.recorder import AuditRecorder
 from gateway.config import GatewayConfig
 from gateway.context import Clock
@@ -47,6 +46,7 @@ from gateway.delivery.lease import LeasedQueue
 from gateway.delivery.outcomes import DeliveryOutcomes
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.status import DeliveryStatus
+from gateway.destinations.registry import consent_category
 from gateway.fhir_task import with_destination_task
 from gateway.intake.service import LANE_CRISIS
 from gateway.logging import get_logger
@@ -240,7 +240,7 @@ class DeliveryWorker:
             return
         outbound = minimise(
             claim.bundle,
-            destination_category(destination.type, destination.consent_category),
+            consent_category(destination),
             list(verdict.obligations),
         )
         if task is not None:

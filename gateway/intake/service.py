@@ -20,8 +20,9 @@ from consent.fhir_consent import consent_from_submission
 from consent.summary import summarize
 from consent.vocab import destination_category
 from gateway.audit.recorder import AuditRecorder, PendingEntry, append_entries
-from gateway.config import AnyDestination, CrisisDestination, GatewayConfig
+from gateway.config import AnyDestination, GatewayConfig
 from gateway.context import Clock, IdFactory, fhir_instant
+from gateway.destinations.registry import takes_crisis_lane
 from gateway.errors import Conflict, Forbidden, GatewayError, InvalidInput, Issue
 from gateway.fhir_task import destination_task, owner_reference
 from gateway.intake.schema import ConsentReference, TriageSubmission
@@ -78,7 +79,7 @@ def routing_facts(submission: TriageSubmission) -> RoutingFacts:
 
 
 def lane_for(destination: AnyDestination, submission: TriageSubmission) -> int:
-    if isinstance(destination, CrisisDestination):
+    if takes_crisis_lane(destination):
         return LANE_CRISIS
     if submission.request.urgency != "routine" or submission.risk.level in {"high", "imminent"}:
         return LANE_URGENT

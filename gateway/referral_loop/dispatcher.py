@@ -15,24 +15,25 @@ exponential with full jitter, ``Retry-After`` honoured) until ``max_attempts``.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-import httpx
 import orjson
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.base import DeliveryError, TransientDeliveryError
-from connectors.http_errors import EndpointGone, delivery_error_for, delivery_error_from_transport
-from gateway.context import Clock
+from connectors.http_errors import EndpointGone
+from connectors.subscription_notify import SubscriptionNotifier
+from gateway.context import Clock, fhir_instant
+from gateway.delivery.lease import LeasedQueue
 from gateway.delivery.retry import RetryPolicy
+from gateway.delivery.status import AttemptOutcome, DeliveryStatus
 from gateway.logging import get_logger
 from gateway.metrics import Metrics
-from gateway.referral_loop.outbox import APP_WEBHOOK, instant
+from gateway.referral_loop.outbox import APP_WEBHOOK
 from gateway.referral_loop.subscription_store import facts
 from gateway.referral_loop.subscriptions import Event, notification_bundle
 from gateway.store.tables import clients
@@ -84,7 +85,7 @@ class NotificationDispatcher:
         *,
         clock: Clock,
         webhooks: WebhookFactory,
-        http: httpx.AsyncClient,
+        subscription_notifier: SubscriptionNotifier,
         policy: RetryPolicy,
         public_url: str,
         metrics: Metrics,
@@ -93,11 +94,14 @@ class NotificationDispatcher:
         self.engine = engine
         self.clock = clock
         self.webhooks = webhooks
-        self.http = http
+        self.subscription_notifier = subscription_notifier
         self.policy = policy
         self.public_url = public_url
         self.metrics = metrics
         self.worker_id = worker_id
+        self.queue = LeasedQueue(
+            notifications, notification_attempts, "notification_id", LEASE, worker_id
+        )
 
     async def drain(self, limit: int = 1000) -> int:
         """Send due notifications until none is left (or ``limit``)."""
@@ -113,44 +117,31 @@ class NotificationDispatcher:
         try:
             await self._send(claim)
         except _Skip as skip:
-            await self._close(claim, "skipped", None, str(skip), outcome="skipped")
+            await self._close(
+                claim, DeliveryStatus.SKIPPED, None, str(skip), outcome=AttemptOutcome.SKIPPED
+            )
         except DeliveryError as error:
             await self._failed(claim, error)
         else:
-            await self._close(claim, "delivered", None, "delivered", outcome="delivered")
+            await self._close(
+                claim,
+                DeliveryStatus.DELIVERED,
+                None,
+                "delivered",
+                outcome=AttemptOutcome.DELIVERED,
+            )
         return True
 
     async def _claim(self) -> Claim | None:
         now = self.clock()
-        due = or_(
-            and_(notifications.c.status == "pending", notifications.c.next_attempt_at <= now),
-            and_(notifications.c.status == "delivering", notifications.c.lease_until < now),
-        )
         async with self.engine.begin() as conn:
-            row = (
-                await conn.execute(
-                    select(notifications)
-                    .where(due)
-                    .order_by(notifications.c.next_attempt_at, notifications.c.created_at)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-            ).first()
+            row = await self.queue.next_due(
+                conn, now, order_by=(notifications.c.next_attempt_at, notifications.c.created_at)
+            )
             if row is None:
                 return None
-            await conn.execute(
-                update(notifications)
-                .where(notifications.c.id == row.id)
-                .values(
-                    status="delivering",
-                    lease_until=now + LEASE,
-                    attempts=row.attempts + 1,
-                    updated_at=now,
-                )
-            )
-        return Claim(
-            row.id, row.channel, row.target, row.kind, row.attempts + 1, orjson.loads(row.payload)
-        )
+            attempt = await self.queue.take(conn, row, now)
+        return Claim(row.id, row.channel, row.target, row.kind, attempt, orjson.loads(row.payload))
 
     async def _send(self, claim: Claim) -> None:
         if claim.channel == APP_WEBHOOK:
@@ -197,27 +188,19 @@ class NotificationDispatcher:
             status_facts,
             claim.kind,
             bundle_id=claim.id.removeprefix("msg_"),
-            timestamp=instant(now),
+            timestamp=fhir_instant(now),
             events=[
                 Event(e["number"], e["timestamp"], e["focus"]) for e in payload.get("events", [])
             ],
             content=sub.content,
             focus=payload.get("focus"),
         )
-        headers = {"Content-Type": "application/fhir+json"}
-        for line in orjson.loads(sub.headers):
-            name, _, value = line.partition(":")
-            headers[name.strip()] = value.strip()
-        what = f"subscription endpoint of Subscription/{sub.id}"
-        try:
-            response = await self.http.post(
-                sub.endpoint, content=orjson.dumps(bundle), headers=headers
-            )
-        except httpx.TransportError as exc:
-            raise delivery_error_from_transport(exc, what=what) from exc
-        error = delivery_error_for(response, what=what, now=time.time())
-        if error is not None:
-            raise error
+        await self.subscription_notifier.send(
+            sub.endpoint,
+            bundle,
+            orjson.loads(sub.headers),
+            what=f"subscription endpoint of Subscription/{sub.id}",
+        )
         async with self.engine.begin() as conn:
             values: dict[str, Any] = {"last_sent_at": now, "updated_at": now}
             if claim.kind == "handshake":
@@ -238,10 +221,13 @@ class NotificationDispatcher:
         if not self._gives_up(claim, error):
             retry_after = error.retry_after if isinstance(error, TransientDeliveryError) else None
             delay = self.policy.next_delay(claim.attempts, crisis=False, retry_after=retry_after)
-            await self._close(claim, "pending", delay, error.reason, outcome="transient")
+            await self._close(
+                claim, DeliveryStatus.PENDING, delay, error.reason, outcome=AttemptOutcome.TRANSIENT
+            )
             return
         gone = isinstance(error, EndpointGone)
-        await self._close(claim, "dead", None, error.reason, outcome="gone" if gone else "failed")
+        outcome = AttemptOutcome.GONE if gone else AttemptOutcome.FAILED
+        await self._close(claim, DeliveryStatus.DEAD, None, error.reason, outcome=outcome)
         now = self.clock()
         async with self.engine.begin() as conn:
             if claim.channel == APP_WEBHOOK and gone:
@@ -255,27 +241,23 @@ class NotificationDispatcher:
         log.warning("notification.dead", delivery_id=claim.id, outcome=claim.kind)
 
     async def _close(
-        self, claim: Claim, status: str, delay: float | None, detail: str, *, outcome: str
+        self,
+        claim: Claim,
+        status: DeliveryStatus,
+        delay: float | None,
+        detail: str,
+        *,
+        outcome: AttemptOutcome,
     ) -> None:
         now = self.clock()
-        values: dict[str, Any] = {"status": status, "lease_until": None, "updated_at": now}
+        values: dict[str, Any] = {}
         if delay is not None:
             values["next_attempt_at"] = now + timedelta(seconds=delay)
-        if status != "delivered":
+        if status != DeliveryStatus.DELIVERED:
             values["last_error"] = detail[:2000]
         async with self.engine.begin() as conn:
-            await conn.execute(
-                update(notifications).where(notifications.c.id == claim.id).values(**values)
-            )
-            await conn.execute(
-                insert(notification_attempts).values(
-                    notification_id=claim.id,
-                    attempt=claim.attempts,
-                    at=now,
-                    outcome=outcome,
-                    detail=detail[:2000],
-                )
-            )
+            await self.queue.settle(conn, claim.id, status, now, **values)
+            await self.queue.log_attempt(conn, claim.id, claim.attempts, outcome, detail, at=now)
         self.metrics.notifications.labels(claim.channel, claim.kind, outcome).inc()
 
 

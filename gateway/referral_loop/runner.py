@@ -59,6 +59,6 @@ class LoopRunner:
 
     async def aclose(self) -> None:
         """Release the outbound clients of the dispatcher and status sync."""
-        await self.dispatcher.http.aclose()
-        for client in self.sync.clients.values():
-            await client.aclose()
+        await self.dispatcher.subscription_notifier.aclose()
+        for reader in self.sync.readers.values():
+            await reader.aclose()

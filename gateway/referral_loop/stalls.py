@@ -18,8 +18,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.audit.recorder import AuditRecorder, append_entry
-from gateway.config import AnyDestination, CrisisDestination, GatewayConfig
+from gateway.config import AnyDestination, GatewayConfig
 from gateway.context import Clock
+from gateway.destinations.registry import stalls_by_urgency
 from gateway.logging import get_logger
 from gateway.metrics import Metrics
 from gateway.referral_loop.loop_audit import stall_event
@@ -61,7 +62,7 @@ def stall_deadline(
     here)."""
     if destination.stall_after_seconds is not None:
         return requested_at + timedelta(seconds=destination.stall_after_seconds)
-    if isinstance(destination, CrisisDestination):
+    if not stalls_by_urgency(destination):
         return None
     if urgency in URGENCY_HOURS:
         return requested_at + timedelta(hours=URGENCY_HOURS[urgency])

@@ -21,16 +21,18 @@ to the local one by the remote id the worker recorded
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import httpx
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from gateway.config import FhirDestination, GatewayConfig
+from connectors.base import DeliveryError
+from connectors.capability import ServerCapabilities
+from connectors.ehr_tasks import EhrTaskReader
+from gateway.config import GatewayConfig, StatusSyncConfig
 from gateway.context import Clock
+from gateway.destinations.registry import status_sync_of
 from gateway.fhir_task import REMOTE_TASK_SYSTEM
 from gateway.logging import get_logger
 from gateway.notify import task_changed
@@ -44,33 +46,7 @@ from gateway.store.tables_loop import sync_cursors, task_milestones
 log = get_logger("gateway.referral_loop.status_sync")
 LOCAL_ID_SYSTEM = "urn:ietf:rfc:3986"
 FIRST_POLL_MARGIN = timedelta(minutes=5)
-MAX_PAGES = 20
 MIRRORED = ("status", "statusReason", "businessStatus")
-
-
-@dataclass(frozen=True)
-class ServerSupport:
-    """What a destination's CapabilityStatement says it does for Task and Subscription."""
-
-    task_last_updated: bool
-    subscription_create: bool
-
-
-def server_support(capability: Mapping[str, Any]) -> ServerSupport:
-    last_updated = False
-    subscription = False
-    for rest in capability.get("rest") or []:
-        if rest.get("mode") != "server":
-            continue
-        common = {p.get("name") for p in rest.get("searchParam") or []}
-        for resource in rest.get("resource") or []:
-            names = {p.get("name") for p in resource.get("searchParam") or []} | common
-            interactions = {i.get("code") for i in resource.get("interaction") or []}
-            if resource.get("type") == "Task":
-                last_updated = "_lastUpdated" in names and "search-type" in interactions
-            if resource.get("type") == "Subscription":
-                subscription = "create" in interactions
-    return ServerSupport(last_updated, subscription)
 
 
 def mirrored_body(
@@ -83,10 +59,6 @@ def mirrored_body(
     return body
 
 
-class SyncError(Exception):
-    """The EHR could not be read this time; the cursor stays where it was."""
-
-
 class StatusSync:
     def __init__(
         self,
@@ -94,45 +66,44 @@ class StatusSync:
         config: GatewayConfig,
         *,
         clock: Clock,
-        clients: Mapping[str, httpx.AsyncClient],
+        readers: Mapping[str, EhrTaskReader],
         public_url: str,
         new_secret: Callable[[], str],
     ) -> None:
         self.engine = engine
         self.config = config
         self.clock = clock
-        self.clients = clients
+        self.readers = readers
         self.public_url = public_url
         self.new_secret = new_secret
-        self._support: dict[str, ServerSupport] = {}
+        self._support: dict[str, ServerCapabilities] = {}
         self._subscription_tried: dict[str, datetime] = {}
 
-    def destinations(self) -> list[FhirDestination]:
-        return [
-            d
-            for d in self.config.destinations
-            if isinstance(d, FhirDestination)
-            and d.status_sync is not None
-            and d.name in self.clients
-        ]
+    def destinations(self) -> list[tuple[str, StatusSyncConfig]]:
+        """Each destination that syncs status and has a reader, with its ``status_sync:``."""
+        found = []
+        for destination in self.config.destinations:
+            sync = status_sync_of(destination)
+            if sync is not None and destination.name in self.readers:
+                found.append((destination.name, sync))
+        return found
 
     async def run_due(self) -> int:
         """Sync every destination whose poll period has passed (or that was nudged)."""
         mirrored = 0
         now = self.clock()
-        for destination in self.destinations():
-            assert destination.status_sync is not None
-            period = timedelta(seconds=destination.status_sync.poll_seconds)
+        for name, sync in self.destinations():
+            period = timedelta(seconds=sync.poll_seconds)
             try:
-                if destination.status_sync.mode == "subscription":
-                    await self._subscribe_when_due(destination.name, period, now)
-                cursor = await self._cursor(destination.name)
+                if sync.mode == "subscription":
+                    await self._subscribe_when_due(name, period, now)
+                cursor = await self._cursor(name)
                 last = cursor.get("last_polled_at")
                 if last is not None and now - last < period:
                     continue
-                mirrored += await self.sync_destination(destination.name)
-            except SyncError as exc:
-                log.warning("status_sync.failed", destination=destination.name, outcome=str(exc))
+                mirrored += await self.sync_destination(name)
+            except DeliveryError as exc:
+                log.warning("status_sync.failed", destination=name, outcome=exc.reason)
         return mirrored
 
     async def _subscribe_when_due(self, name: str, period: timedelta, now: datetime) -> None:
@@ -146,8 +117,6 @@ class StatusSync:
 
     async def sync_destination(self, name: str) -> int:
         """Read the destination's Tasks now and mirror their status; returns how many moved."""
-        destination = self.config.destination(name)
-        assert isinstance(destination, FhirDestination) and destination.status_sync is not None
         now = self.clock()
         open_tasks = await self._open_tasks(name)
         if not open_tasks:
@@ -159,7 +128,7 @@ class StatusSync:
             since = cursor.get("remote_since") or instant(
                 min(at for _, at in open_tasks) - FIRST_POLL_MARGIN
             )
-            remote_tasks = await self._search(name, since)
+            remote_tasks = await self.readers[name].changed_since(since)
         else:
             remote_tasks = await self._read_each(name, [task_id for task_id, _ in open_tasks])
         moved = 0
@@ -171,44 +140,10 @@ class StatusSync:
         await self._save_cursor(name, now, newest)
         return moved
 
-    async def support(self, name: str) -> ServerSupport:
+    async def support(self, name: str) -> ServerCapabilities:
         if name not in self._support:
-            self._support[name] = server_support(await self._get_json(name, "metadata"))
+            self._support[name] = await self.readers[name].capabilities()
         return self._support[name]
-
-    async def _get_json(self, name: str, path: str, params: Any = None) -> dict[str, Any]:
-        base = self.config.destination(name)
-        assert isinstance(base, FhirDestination)
-        url = path if path.startswith("http") else f"{base.base_url.rstrip('/')}/{path}"
-        try:
-            response = await self.clients[name].get(
-                url, params=params, headers={"Accept": "application/fhir+json"}
-            )
-        except httpx.HTTPError as exc:
-            raise SyncError(f"{type(exc).__name__}") from exc
-        if response.status_code != 200:
-            raise SyncError(f"GET {path} answered {response.status_code}")
-        body: dict[str, Any] = response.json()
-        return body
-
-    async def _search(self, name: str, since: str) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = []
-        page = await self._get_json(
-            name, "Task", params={"_lastUpdated": f"gt{since}", "_count": "100"}
-        )
-        for _ in range(MAX_PAGES):
-            found += [
-                e["resource"]
-                for e in page.get("entry") or []
-                if (e.get("resource") or {}).get("resourceType") == "Task"
-            ]
-            following = [
-                link["url"] for link in page.get("link") or [] if link.get("relation") == "next"
-            ]
-            if not following:
-                break
-            page = await self._get_json(name, following[0])
-        return found
 
     async def _read_each(self, name: str, task_ids: list[str]) -> list[dict[str, Any]]:
         found = []
@@ -216,7 +151,7 @@ class StatusSync:
             remote_ids = [await _remote_id(conn, task_id) for task_id in task_ids]
         for remote_id in remote_ids:
             if remote_id is not None:
-                found.append(await self._get_json(name, f"Task/{remote_id}"))
+                found.append(await self.readers[name].read(remote_id))
         return found
 
     async def _mirror(
@@ -285,8 +220,6 @@ class StatusSync:
         cursor = await self._cursor(name)
         if cursor.get("remote_subscription_id"):
             return
-        destination = self.config.destination(name)
-        assert isinstance(destination, FhirDestination)
         secret = self.new_secret()
         subscription = {
             "resourceType": "Subscription",
@@ -300,22 +233,15 @@ class StatusSync:
                 "header": [f"{HOOK_HEADER}: {secret}"],
             },
         }
-        try:
-            response = await self.clients[name].post(
-                f"{destination.base_url.rstrip('/')}/Subscription",
-                json=subscription,
-                headers={"Content-Type": "application/fhir+json"},
-            )
-        except httpx.HTTPError as exc:
-            raise SyncError(f"Subscription create: {type(exc).__name__}") from exc
-        if response.status_code not in (200, 201):
+        answer = await self.readers[name].create_subscription(subscription)
+        if answer.remote_id is None:
             log.warning(
                 "status_sync.subscription_refused",
                 destination=name,
-                status_code=response.status_code,
+                status_code=answer.status_code,
             )
             return
-        remote_id = str(response.json().get("id", ""))
+        remote_id = answer.remote_id
         await self._save_cursor(
             name,
             cursor.get("last_polled_at") or self.clock(),

@@ -12,6 +12,7 @@ import httpx
 from harness import APP_SCOPES, Harness, base_config, public_jwks
 from joserfc.jwk import ECKey
 
+from connectors.subscription_notify import SubscriptionNotifier
 from connectors.webhooks import WebhookSender
 from gateway.delivery.retry import RetryPolicy
 from gateway.referral_loop.dispatcher import NotificationDispatcher
@@ -77,7 +78,7 @@ def dispatcher_for(
         webhooks=lambda url, secret: WebhookSender(
             url, secret, client, clock=lambda: clock().timestamp()
         ),
-        http=client,
+        subscription_notifier=SubscriptionNotifier(client),
         policy=RetryPolicy(max_attempts=3, base_seconds=1.0, cap_seconds=2.0),
         public_url="http://gateway.test",
         metrics=h.gateway.services.metrics,

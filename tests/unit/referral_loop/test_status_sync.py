@@ -15,6 +15,7 @@ from loop_fixtures import SettableClock, loop_config
 from sqlalchemy import select
 
 from connectors.base import Connector, Delivery, Receipt
+from connectors.ehr_tasks import EhrTaskReader
 from gateway.referral_loop.status_sync import StatusSync
 from gateway.referral_loop.sync_hook import HOOK_HEADER
 from gateway.store.tables_loop import notifications, sync_cursors
@@ -101,7 +102,7 @@ def sync_for(h: Harness, ehr: FakeEhr, clock: SettableClock) -> StatusSync:
         h.gateway.engine,
         h.gateway.config,
         clock=clock,
-        clients={"county-ehr": client},
+        readers={"county-ehr": EhrTaskReader(BASE, client)},
         public_url="http://gateway.test",
         new_secret=lambda: "hook-secret-1",
     )
