@@ -25,6 +25,7 @@ from connectors.base import Connector
 from connectors.inbox import InboxConnector
 from connectors.subscription_notify import SubscriptionNotifier
 from connectors.webhooks import WebhookSender
+from gateway import notify
 from gateway.audit.recorder import AuditRecorder
 from gateway.auth.access_tokens import AccessTokenVerifier, GatewaySigningKey, TrustedIssuer
 from gateway.auth.client_keys import ClientKeyResolver, JwksCache
@@ -48,6 +49,8 @@ from gateway.intake.service import IntakeService
 from gateway.logging import get_logger
 from gateway.metrics import Metrics
 from gateway.referral_loop.dispatcher import NotificationDispatcher
+from gateway.referral_loop.loop_metrics import LoopMetrics
+from gateway.referral_loop.outbox import on_task_changed
 from gateway.referral_loop.runner import LoopRunner
 from gateway.referral_loop.stalls import StallWatch
 from gateway.referral_loop.status_sync import StatusSync
@@ -237,6 +240,13 @@ def build_loop_runner(
     )
 
 
+def _metrics() -> Metrics:
+    """The gateway's metrics, the closed loop's scrape-time gauges among them."""
+    metrics = Metrics()
+    metrics.also_refresh(LoopMetrics(metrics.registry).refresh)
+    return metrics
+
+
 def load_gateway_config(settings: Settings) -> GatewayConfig:
     return load_config(settings.config or DEFAULT_CONFIG)
 
@@ -252,6 +262,7 @@ def build_gateway(
     worker_id: str | None = None,
 ) -> Gateway:
     refuse_unsafe(settings, config)
+    notify.listen(on_task_changed)
     engine = create_engine(settings.database_url)
     audit = AuditRecorder(engine, clock, settings.public_url)
     kit = ConnectorKit(config, InboxConnector(StoreInboxPublisher(engine, clock)))
@@ -301,7 +312,7 @@ def build_gateway(
             intake_batcher=IntakeBatcher(engine, intake),
             token_service=token_service,
             token_verifier=verifier,
-            metrics=Metrics(),
+            metrics=_metrics(),
             started_at=clock(),
             version=VERSION,
             wake_worker=wake.set,

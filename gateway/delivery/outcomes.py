@@ -22,10 +22,10 @@ from gateway.context import Clock
 from gateway.delivery.claim import Claim
 from gateway.delivery.lease import LeasedQueue
 from gateway.delivery.publish import publish_task, set_task_status
+from gateway.delivery.referral_status import refresh_after_delivery
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.status import AttemptOutcome, DeliveryStatus
 from gateway.logging import get_logger
-from gateway.referral_loop.referral_status import refresh_after_delivery
 
 log = get_logger("gateway.delivery")
 WITHHELD_TASK_REASON = "Consent no longer allows sending it."

@@ -23,8 +23,8 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.delivery.referral_status import refresh_referral_status
 from gateway.referral_loop.milestones import ensure_milestone, record_status, task_destination
-from gateway.referral_loop.referral_status import refresh_referral_status
 from gateway.referral_loop.subscriptions import filters_match
 from gateway.store import fhir_store
 from gateway.store.tables import clients, referrals

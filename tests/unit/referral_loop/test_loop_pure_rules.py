@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from gateway.config import CrisisDestination, InboxDestination
+from gateway.delivery.referral_status import loop_status
 from gateway.referral_loop.loop_metrics import histogram_buckets
-from gateway.referral_loop.referral_status import loop_status
 from gateway.referral_loop.stalls import add_business_days, stall_deadline
 
 
