@@ -14,12 +14,14 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.delivery.status import SETTLED, DeliveryStatus
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, referrals
 
 PROGRESS_ORDER = ("completed", "in-progress", "accepted", "on-hold", "received")
 CLOSED_ORDER = ("rejected", "failed", "cancelled")
 UNCOUNTED = frozenset({"entered-in-error", "draft"})
+NOTHING_SENT = frozenset({DeliveryStatus.WITHHELD, DeliveryStatus.CANCELLED})
 
 
 def loop_status(task_statuses: Iterable[str]) -> str | None:
@@ -41,7 +43,8 @@ async def refresh_referral_status(conn: AsyncConnection, referral_id: str) -> st
             select(deliveries.c.task_id).where(
                 deliveries.c.referral_id == referral_id,
                 deliveries.c.task_id.is_not(None),
-                deliveries.c.status == "delivered",  # only Tasks a recipient could act on
+                # only Tasks a recipient could act on
+                deliveries.c.status == DeliveryStatus.DELIVERED,
             )
         )
     ]
@@ -77,15 +80,14 @@ async def refresh_after_delivery(conn: AsyncConnection, referral_id: str, now: d
 
 def delivery_status(delivery_statuses: list[str]) -> str:
     """The referral's delivery status, derived from its deliveries."""
-    done = {"delivered", "withheld", "dead", "cancelled"}
-    if any(s == "dead" for s in delivery_statuses):
+    if any(s == DeliveryStatus.DEAD for s in delivery_statuses):
         return "needs-attention"
-    if all(s == "withheld" for s in delivery_statuses):
+    if all(s == DeliveryStatus.WITHHELD for s in delivery_statuses):
         return "withheld"
-    if all(s in {"withheld", "cancelled"} for s in delivery_statuses):
+    if all(s in NOTHING_SENT for s in delivery_statuses):
         return "cancelled"
-    if all(s in done for s in delivery_statuses):
+    if all(s in SETTLED for s in delivery_statuses):
         return "delivered"
-    if any(s == "delivered" for s in delivery_statuses):
+    if any(s == DeliveryStatus.DELIVERED for s in delivery_statuses):
         return "partially-delivered"
     return "accepted"

@@ -10,7 +10,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.referral_loop.outbox import SUBSCRIPTION, instant, message_id, queue
+from gateway.context import fhir_instant
+from gateway.delivery.status import OPEN
+from gateway.referral_loop.outbox import SUBSCRIPTION, message_id, queue
 from gateway.store.tables_loop import notifications, subscriptions
 
 
@@ -34,7 +36,7 @@ async def queue_heartbeats(conn: AsyncConnection, now: datetime) -> int:
                 select(notifications.c.id).where(
                     notifications.c.target == sub.id,
                     notifications.c.kind == "heartbeat",
-                    notifications.c.status.in_(("pending", "delivering")),
+                    notifications.c.status.in_(OPEN),
                 )
             )
         ).first()
@@ -42,7 +44,7 @@ async def queue_heartbeats(conn: AsyncConnection, now: datetime) -> int:
             continue
         queued += await queue(
             conn,
-            msg_id=message_id(SUBSCRIPTION, sub.id, "heartbeat", instant(now)),
+            msg_id=message_id(SUBSCRIPTION, sub.id, "heartbeat", fhir_instant(now)),
             channel=SUBSCRIPTION,
             target=sub.id,
             kind="heartbeat",

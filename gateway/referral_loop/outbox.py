@@ -23,7 +23,9 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.context import fhir_instant
 from gateway.delivery.referral_status import refresh_referral_status
+from gateway.delivery.status import DeliveryStatus
 from gateway.referral_loop.milestones import ensure_milestone, record_status, task_destination
 from gateway.referral_loop.subscriptions import filters_match
 from gateway.store import fhir_store
@@ -34,10 +36,6 @@ APP_WEBHOOK = "app-webhook"
 SUBSCRIPTION = "subscription"
 STATUS_CHANGED = "referral.status_changed"
 STALLED = "referral.stalled"
-
-
-def instant(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def message_id(*parts: str) -> str:
@@ -72,7 +70,7 @@ async def queue(
             referral_id=referral_id,
             task_id=task_id,
             payload=orjson.dumps(payload),
-            status="pending",
+            status=DeliveryStatus.PENDING,
             attempts=0,
             next_attempt_at=now,
             created_at=now,
@@ -111,7 +109,7 @@ def app_payload(
         **extra,
         "links": {"referral": f"/referrals/{referral_id}", "task": f"/fhir/Task/{task['id']}"},
     }
-    return {"type": event_type, "timestamp": instant(now), "data": data}
+    return {"type": event_type, "timestamp": fhir_instant(now), "data": data}
 
 
 async def _queue_app_status(
@@ -165,7 +163,7 @@ async def _queue_subscription_events(
         payload = {
             "type": "event-notification",
             "events": [
-                {"number": number, "timestamp": instant(now), "focus": f"Task/{task['id']}"}
+                {"number": number, "timestamp": fhir_instant(now), "focus": f"Task/{task['id']}"}
             ],
             "events_since_start": number,
             "focus": task if sub.content == "full-resource" else None,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.audit.recorder import AuditRecorder, append_entry
 from gateway.config import AnyDestination, GatewayConfig
-from gateway.context import Clock
+from gateway.context import Clock, fhir_instant
 from gateway.destinations.registry import stalls_by_urgency
 from gateway.logging import get_logger
 from gateway.metrics import Metrics
@@ -29,7 +29,6 @@ from gateway.referral_loop.outbox import (
     APP_WEBHOOK,
     STALLED,
     app_webhook_enabled,
-    instant,
     message_id,
 )
 from gateway.referral_loop.outbox import queue as queue_notification
@@ -127,7 +126,7 @@ class StallWatch:
             task_id=row.task_id,
             destination=row.destination,
             patient_id=patient_id,
-            at=instant(now),
+            at=fhir_instant(now),
         )
         await append_entry(
             conn,
@@ -143,7 +142,7 @@ class StallWatch:
                 "task_id": row.task_id,
                 "destination": row.destination,
                 "status": row.status,
-                "waiting_since": instant(row.requested_at),
+                "waiting_since": fhir_instant(row.requested_at),
                 "links": {
                     "referral": f"/referrals/{row.referral_id}",
                     "task": f"/fhir/Task/{row.task_id}",
@@ -155,7 +154,7 @@ class StallWatch:
                 channel=APP_WEBHOOK,
                 target=row.client_id,
                 kind=STALLED,
-                payload={"type": STALLED, "timestamp": instant(now), "data": data},
+                payload={"type": STALLED, "timestamp": fhir_instant(now), "data": data},
                 now=now,
                 referral_id=row.referral_id,
                 task_id=row.task_id,

@@ -31,13 +31,12 @@ from connectors.base import DeliveryError
 from connectors.capability import ServerCapabilities
 from connectors.ehr_tasks import EhrTaskReader
 from gateway.config import GatewayConfig, StatusSyncConfig
-from gateway.context import Clock
+from gateway.context import Clock, fhir_instant
 from gateway.destinations.registry import status_sync_of
 from gateway.fhir_task import REMOTE_TASK_SYSTEM
 from gateway.logging import get_logger
 from gateway.notify import task_changed
 from gateway.referral_loop.milestones import task_destination
-from gateway.referral_loop.outbox import instant
 from gateway.referral_loop.sync_hook import HOOK_HEADER
 from gateway.referral_loop.task_rules import TERMINAL_STATUSES, mirror_allowed
 from gateway.store import fhir_store
@@ -55,7 +54,7 @@ def mirrored_body(
     """The local Task with the remote's status, statusReason and businessStatus."""
     body = {k: v for k, v in local.items() if k not in MIRRORED}
     body.update({k: remote[k] for k in MIRRORED if k in remote})
-    body["lastModified"] = instant(now)
+    body["lastModified"] = fhir_instant(now)
     return body
 
 
@@ -125,7 +124,7 @@ class StatusSync:
         support = await self.support(name)
         cursor = await self._cursor(name)
         if support.task_last_updated:
-            since = cursor.get("remote_since") or instant(
+            since = cursor.get("remote_since") or fhir_instant(
                 min(at for _, at in open_tasks) - FIRST_POLL_MARGIN
             )
             remote_tasks = await self.readers[name].changed_since(since)

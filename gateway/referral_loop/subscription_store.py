@@ -15,7 +15,8 @@ import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.referral_loop.outbox import SUBSCRIPTION, instant, message_id, queue
+from gateway.context import fhir_instant
+from gateway.referral_loop.outbox import SUBSCRIPTION, message_id, queue
 from gateway.referral_loop.subscriptions import StatusFacts, SubscriptionRequest, parse_subscription
 from gateway.store.tables_loop import subscriptions
 
@@ -30,7 +31,7 @@ class Subscriber:
 def resource_view(row: Any) -> dict[str, Any]:
     """The Subscription as stored, with its current ``status`` and ``error``."""
     body = {**orjson.loads(row.body), "id": row.id, "status": row.status}
-    body["meta"] = {"lastUpdated": instant(row.updated_at)}
+    body["meta"] = {"lastUpdated": fhir_instant(row.updated_at)}
     if row.error:
         body["error"] = row.error
     else:

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.audit.recorder import AuditRecorder, append_entry
 from gateway.config import GatewayConfig
+from gateway.context import fhir_instant
 from gateway.errors import BusinessRuleViolation, InvalidInput, Issue, NotFound, PreconditionFailed
 from gateway.notify import task_changed
 from gateway.referral_loop.json_patch import PatchError, apply_patch
@@ -46,10 +47,6 @@ def roles_of(config: GatewayConfig, stored: StoredResource, caller: Caller) -> f
     ):
         roles.add(Role.RECIPIENT)
     return frozenset(roles)
-
-
-def _instant(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def expected_version(if_match: str | None) -> int:
@@ -137,7 +134,7 @@ class TaskUpdater:
             **proposed,
             "id": stored.id,
             "meta": stored.body.get("meta", {}),
-            "lastModified": _instant(now),
+            "lastModified": fhir_instant(now),
         }
         updated = await fhir_store.update_resource(
             conn, body, now=now, expected_version=stored.version_id
@@ -154,7 +151,7 @@ class TaskUpdater:
             task_id=stored.id,
             patient_id=patient_id,
             status=str(updated.get("status")),
-            at=_instant(now),
+            at=fhir_instant(now),
         )
         await append_entry(
             conn,
