@@ -78,7 +78,8 @@ class LeasedQueue:
         return int(row.attempts) + 1
 
     async def still_ours(self, conn: AsyncConnection, item_id: str, attempt: int) -> bool:
-        """True while this worker's lease for ``attempt`` holds (locks the row)."""
+        """True while this worker's lease for ``attempt`` holds (locks the row); for
+        queues that record ``claimed_by``."""
         c = self.table.c
         row = (
             await conn.execute(
