@@ -151,6 +151,20 @@ class CrisisConnector(Connector):
 
 
 @dataclass(frozen=True)
+class EscalationMessage:
+    """One escalation step for one unacknowledged crisis delivery."""
+
+    message_id: str
+    """Stable per step: a retried step is recognisably the same message."""
+    referral_id: str
+    step: int
+    contact_name: str
+    contact_url: str
+    unacknowledged_seconds: float
+    links: dict[str, str]
+
+
+@dataclass(frozen=True)
 class EscalationContact:
     """One ``escalation:`` step of a crisis destination (config ``name`` and ``webhook``)."""
 
@@ -222,3 +236,18 @@ class EscalationNotifier:
             now=self._clock(),
         )
         return await sender.send(message_id, payload)
+
+    async def send(self, message: EscalationMessage) -> str:
+        """Notify the message's contact once: a short receipt, or a ``DeliveryError``."""
+        receipt = await self.notify(
+            EscalationContact(name=message.contact_name, url=message.contact_url),
+            message_id=message.message_id,
+            referral_id=message.referral_id,
+            step=message.step,
+            unacknowledged_seconds=message.unacknowledged_seconds,
+            links=message.links,
+        )
+        return receipt.detail
+
+    async def aclose(self) -> None:
+        await self._client.aclose()

@@ -8,7 +8,6 @@ adapts each entry (``adapt_bundle``) so that a replayed Bundle creates nothing n
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -22,40 +21,14 @@ from connectors.base import (
     Receipt,
     TransientDeliveryError,
 )
+from connectors.capability import ServerCapabilities, read_capability
 from connectors.http_errors import delivery_error_for, delivery_error_from_transport
 from connectors.smart_backend import SmartBackendAuth
 
 FHIR_JSON = "application/fhir+json"
 
 
-@dataclass(frozen=True)
-class ServerAbilities:
-    """What the EHR's CapabilityStatement says it does, per resource type."""
-
-    conditional_create: frozenset[str]
-    """Types created conditionally that are also searchable by ``identifier``."""
-    update_create: frozenset[str]
-    """Types that accept ``PUT`` with a client-assigned id."""
-
-
-def server_abilities(capability: dict[str, Any]) -> ServerAbilities:
-    conditional: set[str] = set()
-    update_create: set[str] = set()
-    for rest in capability.get("rest", []):
-        if rest.get("mode") != "server":
-            continue
-        for resource in rest.get("resource", []):
-            rtype = resource.get("type", "")
-            params = {p.get("name") for p in resource.get("searchParam", [])}
-            if resource.get("conditionalCreate") and "identifier" in params:
-                conditional.add(rtype)
-            interactions = {i.get("code") for i in resource.get("interaction", [])}
-            if resource.get("updateCreate") and "update" in interactions:
-                update_create.add(rtype)
-    return ServerAbilities(frozenset(conditional), frozenset(update_create))
-
-
-def adapt_bundle(bundle: dict[str, Any], abilities: ServerAbilities) -> dict[str, Any]:
+def adapt_bundle(bundle: dict[str, Any], abilities: ServerCapabilities) -> dict[str, Any]:
     """Make every entry idempotent on this server.
 
     Conditional create where the server supports it for the type; otherwise ``PUT
@@ -109,14 +82,14 @@ class FhirConnector(Connector):
     def __init__(self, base_url: str, client: httpx.AsyncClient) -> None:
         self.base_url = base_url.rstrip("/")
         self.client = client
-        self._abilities: ServerAbilities | None = None
+        self._abilities: ServerCapabilities | None = None
 
-    async def _capabilities(self) -> ServerAbilities:
+    async def _capabilities(self) -> ServerCapabilities:
         if self._abilities is None:
             response = await self._send("GET", f"{self.base_url}/metadata")
             if response.status_code != 200:
                 raise self._error(response, "reading the CapabilityStatement")
-            self._abilities = server_abilities(response.json())
+            self._abilities = read_capability(response.json())
         return self._abilities
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:

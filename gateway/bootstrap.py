@@ -20,18 +20,14 @@ from pathlib import Path
 import httpx
 from fastapi import FastAPI
 from joserfc.jwk import ECKey
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from connectors.base import Connector
-from connectors.community import CommunityConnector
-from connectors.crisis import CrisisConnector
-from connectors.fhir import FhirConnector
 from connectors.fhir_patient import FhirPatientReader
-from connectors.hsds import HsdsClient
 from connectors.inbox import InboxConnector
-from connectors.outbound import OutboundPolicy, make_client
-from connectors.smart_backend import SmartBackendAuth, SmartBackendCredentials
-from connectors.webhooks import WebhookConnector, WebhookSender
+from connectors.subscription_notify import SubscriptionNotifier
+from connectors.webhooks import WebhookSender
+from gateway import notify
 from gateway.audit.recorder import AuditRecorder
 from gateway.auth.access_tokens import (
     AccessTokenVerifier,
@@ -47,31 +43,30 @@ from gateway.cds.cors import CorsPolicy
 from gateway.cds.feedback import FeedbackService
 from gateway.cds.service import PatientViewService
 from gateway.cds.trust import CdsJwtVerifier
-from gateway.config import (
-    AnyDestination,
-    CommunityDestination,
-    ConfigError,
-    CrisisDestination,
-    FhirDelivery,
-    FhirDestination,
-    GatewayConfig,
-    InboxDelivery,
-    WebhookDelivery,
-    load_config,
-)
+from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import Clock, IdFactory, new_uuid, utc_now
-from gateway.crisis.notifier import escalation_ports
 from gateway.crisis.watcher import CrisisWatcher
-from gateway.inbox import StoreInboxPublisher
+from gateway.delivery.inbox import StoreInboxPublisher
+from gateway.delivery.retry import RetryPolicy
+from gateway.delivery.worker import DeliveryWorker, WorkerTuning
+from gateway.destinations.factories import (
+    ConnectorKit,
+    build_connector,
+    build_task_readers,
+    escalation_senders,
+    outbound_client,
+)
+from gateway.fhir_task import destination_organization
 from gateway.intake.batcher import IntakeBatcher
 from gateway.intake.service import IntakeService
 from gateway.logging import get_logger
-from gateway.loop.dispatcher import NotificationDispatcher
-from gateway.loop.runner import LoopRunner
-from gateway.loop.stalls import StallWatch
-from gateway.loop.status_sync import StatusSync
 from gateway.metrics import Metrics
-from gateway.retry import RetryPolicy
+from gateway.referral_loop.dispatcher import NotificationDispatcher
+from gateway.referral_loop.loop_metrics import LoopMetrics
+from gateway.referral_loop.outbox import on_task_changed
+from gateway.referral_loop.runner import LoopRunner
+from gateway.referral_loop.stalls import StallWatch
+from gateway.referral_loop.status_sync import StatusSync
 from gateway.services import Services
 from gateway.settings import Settings
 from gateway.store import fhir_store
@@ -79,8 +74,6 @@ from gateway.store.clients import DatabaseClientRegistry, DatabaseJtiStore, sync
 from gateway.store.db import create_engine, migrate
 from gateway.store.restore import entries_behind_head
 from gateway.store.signing_keys import DatabaseKeyStore
-from gateway.tasks import destination_organization
-from gateway.worker import DeliveryWorker, WorkerTuning
 
 VERSION = "0.1.0"
 log = get_logger("gateway.bootstrap")
@@ -169,34 +162,33 @@ class Gateway:
         await self.worker.run(stop, self.settings.worker_poll_seconds, wake=self._wake)
 
     async def close(self) -> None:
-        if self.loop_runner is not None:
-            if self._loop_task is not None:
-                self._loop_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._loop_task
-            await self.loop_runner.aclose()
-        if self.crisis_watcher is not None:
-            if self._watcher_task is not None:
-                self._watcher_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._watcher_task
-            await self.crisis_watcher.aclose()
-        if self._worker_task is not None:
-            self._worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._worker_task
-        for connector in self.connectors.values():
-            await connector.aclose()
-        await self.http.aclose()
-        await self.engine.dispose()
+        """Stop the background loops, then release what they use, last started first."""
+        async with contextlib.AsyncExitStack() as stack:
+            stack.push_async_callback(self.engine.dispose)
+            stack.push_async_callback(self.http.aclose)
+            for connector in self.connectors.values():
+                stack.push_async_callback(connector.aclose)
+            stack.push_async_callback(_stopped, self._worker_task)
+            if self.crisis_watcher is not None:
+                stack.push_async_callback(self.crisis_watcher.aclose)
+                stack.push_async_callback(_stopped, self._watcher_task)
+            if self.loop_runner is not None:
+                stack.push_async_callback(self.loop_runner.aclose)
+                stack.push_async_callback(_stopped, self._loop_task)
+
+
+async def _stopped(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background loop and wait until it has ended."""
+    if task is None:
+        return
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 async def _sync_destination_organizations(
-    conn: object, config: GatewayConfig, now: datetime
+    conn: AsyncConnection, config: GatewayConfig, now: datetime
 ) -> None:
-    from sqlalchemy.ext.asyncio import AsyncConnection
-
-    assert isinstance(conn, AsyncConnection)
     for destination in config.destinations:
         if await fhir_store.read(conn, "Organization", destination.name) is None:
             await fhir_store.create_resource(
@@ -234,54 +226,24 @@ def load_signing_key(settings: Settings) -> GatewaySigningKey:
     return GatewaySigningKey.from_pem(pem)
 
 
-def _policy(config: GatewayConfig, allow_private_network: bool = False) -> OutboundPolicy:
-    return OutboundPolicy(allow_private_network, config.outbound.allow_private)
-
-
-def _client(config: GatewayConfig, allow_private_network: bool = False) -> httpx.AsyncClient:
-    return make_client(_policy(config, allow_private_network), total_timeout=30.0)
-
-
-def fhir_client(destination: FhirDestination, config: GatewayConfig) -> httpx.AsyncClient:
-    """An outbound client for an EHR, with SMART Backend Services auth when configured."""
-    private = destination.allow_private_network
-    client = _client(config, private)
-    if destination.auth is not None:
-        auth = destination.auth
-        client.auth = SmartBackendAuth(
-            SmartBackendCredentials(
-                client_id=auth.client_id,
-                private_key_pem=auth.private_key_file.read_bytes(),
-                kid=auth.kid,
-                alg=auth.alg,
-                scope=auth.scope,
-                token_url=auth.token_url,
-            ),
-            base_url=destination.base_url,
-            http=_client(config, private),
-        )
-    return client
-
-
-def build_loop_runner(gateway: Gateway, retry_policy: RetryPolicy, worker_id: str) -> LoopRunner:
+def build_loop_runner(
+    gateway: Gateway, retry_policy: RetryPolicy, worker_id: str, kit: ConnectorKit
+) -> LoopRunner:
     """Notification dispatcher, stall watch and EHR status sync (docs/closing-the-loop.md)."""
     services, config = gateway.services, gateway.config
-    hooks_http = _client(config)  # app webhooks and subscription endpoints: outbound.allow_private
+    hooks_http = outbound_client(
+        config
+    )  # app webhooks and subscription endpoints: outbound.allow_private
     dispatcher = NotificationDispatcher(
         services.engine,
         clock=services.clock,
         webhooks=lambda url, secret: WebhookSender(url, secret, hooks_http, what="app webhook"),
-        http=hooks_http,
+        subscription_notifier=SubscriptionNotifier(hooks_http),
         policy=retry_policy,
         public_url=services.settings.public_url,
         metrics=services.metrics,
         worker_id=worker_id,
     )
-    sync_clients = {
-        d.name: fhir_client(d, config)
-        for d in config.destinations
-        if isinstance(d, FhirDestination) and d.status_sync is not None
-    }
     return LoopRunner(
         services.engine,
         clock=services.clock,
@@ -297,7 +259,7 @@ def build_loop_runner(gateway: Gateway, retry_policy: RetryPolicy, worker_id: st
             services.engine,
             config,
             clock=services.clock,
-            clients=sync_clients,
+            readers=build_task_readers(kit),
             public_url=services.settings.public_url,
             new_secret=lambda: secrets.token_urlsafe(32),
         ),
@@ -305,33 +267,11 @@ def build_loop_runner(gateway: Gateway, retry_policy: RetryPolicy, worker_id: st
     )
 
 
-def build_connector(
-    destination: AnyDestination, config: GatewayConfig, inbox: InboxConnector
-) -> Connector:
-    private = destination.allow_private_network
-    if isinstance(destination, FhirDestination):
-        return FhirConnector(destination.base_url, fhir_client(destination, config))
-    if isinstance(destination, CrisisDestination):
-        if destination.url is None or destination.secret is None:
-            return inbox  # the built-in inbox serves as the crisis desk operators watch
-        return CrisisConnector(destination.url, destination.secret, _client(config, private))
-    if isinstance(destination, CommunityDestination):
-        channel: Connector
-        delivery = destination.delivery
-        if isinstance(delivery, InboxDelivery):
-            channel = inbox
-        elif isinstance(delivery, FhirDelivery):
-            channel = FhirConnector(delivery.base_url, _client(config, private))
-        else:
-            assert isinstance(delivery, WebhookDelivery)
-            channel = WebhookConnector(delivery.url, delivery.secret, _client(config, private))
-        return CommunityConnector(
-            HsdsClient(destination.hsds_base_url, _client(config, private)),
-            channel,
-            taxonomy_term_id=destination.taxonomy_term_id,
-            proximity=destination.proximity,
-        )
-    return inbox
+def _metrics() -> Metrics:
+    """The gateway's metrics, the closed loop's scrape-time gauges among them."""
+    metrics = Metrics()
+    metrics.also_refresh(LoopMetrics(metrics.registry).refresh)
+    return metrics
 
 
 def load_gateway_config(settings: Settings) -> GatewayConfig:
@@ -349,12 +289,13 @@ def build_gateway(
     worker_id: str | None = None,
 ) -> Gateway:
     refuse_unsafe(settings, config)
+    notify.listen(on_task_changed)
     engine = create_engine(settings.database_url)
     audit = AuditRecorder(engine, clock, settings.public_url)
-    inbox = InboxConnector(StoreInboxPublisher(engine, clock))
+    kit = ConnectorKit(config, InboxConnector(StoreInboxPublisher(engine, clock)))
     if connectors is None:
-        connectors = {d.name: build_connector(d, config, inbox) for d in config.destinations}
-    http = _client(config)
+        connectors = {d.name: build_connector(d, kit) for d in config.destinations}
+    http = outbound_client(config)
     jwks_cache = JwksCache(http, clock=clock)
     signing_key = load_signing_key(settings)
     access_keyring = Keyring(DatabaseKeyStore(engine, clock), "access-tokens", clock)
@@ -400,7 +341,7 @@ def build_gateway(
             intake_batcher=IntakeBatcher(engine, intake),
             token_service=token_service,
             token_verifier=verifier,
-            metrics=Metrics(),
+            metrics=_metrics(),
             started_at=clock(),
             version=VERSION,
             wake_worker=wake.set,
@@ -415,7 +356,10 @@ def build_gateway(
     )
     gateway.services.worker_running = gateway.worker_running
     runner = build_loop_runner(
-        gateway, retry_policy or RetryPolicy(), worker_id or f"{socket.gethostname()}:{os.getpid()}"
+        gateway,
+        retry_policy or RetryPolicy(),
+        worker_id or f"{socket.gethostname()}:{os.getpid()}",
+        kit,
     )
     gateway.loop_runner = runner
 
@@ -427,7 +371,7 @@ def build_gateway(
     gateway.crisis_watcher = CrisisWatcher(
         engine,
         config,
-        ports=escalation_ports(config, lambda d: _client(config, d.allow_private_network), clock),
+        ports=escalation_senders(config, lambda d: kit.client(d.allow_private_network), clock),
         audit=audit,
         metrics=gateway.services.metrics,
         clock=clock,

@@ -33,7 +33,7 @@ _SUBSCRIPTION: dict[str, Any] = {
         }
     ],
 }
-"""R4 Subscriptions Backport, topic-based, rest-hook (gateway.loop.subscriptions)."""
+"""R4 Subscriptions Backport, topic-based, rest-hook (gateway.referral_loop.subscriptions)."""
 
 
 def capability_statement(public_url: str, software_version: str, date: str) -> dict[str, Any]:

@@ -253,7 +253,7 @@ def audit_head() -> None:
 @dlq_app.command("list")
 def dlq_list() -> None:
     """Deliveries that ran out of attempts or failed permanently."""
-    from gateway.operations import DeadLetter, dead_letters
+    from gateway.delivery.dead_letters import DeadLetter, dead_letters
 
     async def fetch(engine: AsyncEngine) -> list[DeadLetter]:
         async with engine.connect() as conn:
@@ -271,7 +271,7 @@ def dlq_replay(delivery_id: Annotated[str, typer.Argument()]) -> None:
     """Queue a dead-lettered delivery again."""
     from gateway.audit.recorder import AuditRecorder
     from gateway.context import utc_now
-    from gateway.operations import replay_dead_letter
+    from gateway.delivery.dead_letters import replay_dead_letter
 
     settings = _settings()
 

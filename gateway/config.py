@@ -118,7 +118,7 @@ class FhirDestination(_DestinationBase):
     base_url: str
     auth: SmartBackendAuthConfig | None = None
     status_sync: StatusSyncConfig | None = None
-    consent_category: ConsentCategory = "ehr"
+    consent_category: ConsentCategory | None = None
 
 
 class EscalationStep(_Strict):
@@ -133,7 +133,7 @@ class CrisisDestination(_DestinationBase):
     secret: str | None = None
     ack_sla_seconds: int = Field(default=300, gt=0)
     escalation: list[EscalationStep] = Field(default_factory=list)
-    consent_category: ConsentCategory = "crisis"
+    consent_category: ConsentCategory | None = None
     client_id: str | None = None
     """The client that acts for this crisis service: it may acknowledge its referrals."""
 
@@ -173,12 +173,12 @@ class CommunityDestination(_DestinationBase):
     delivery: Annotated[
         WebhookDelivery | FhirDelivery | InboxDelivery, Field(discriminator="type")
     ] = InboxDelivery(type="inbox")
-    consent_category: ConsentCategory = "community"
+    consent_category: ConsentCategory | None = None
 
 
 class InboxDestination(_DestinationBase):
     type: Literal["inbox"]
-    consent_category: ConsentCategory = "ehr"
+    consent_category: ConsentCategory | None = None
 
 
 AnyDestination = FhirDestination | CrisisDestination | CommunityDestination | InboxDestination

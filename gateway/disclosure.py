@@ -30,8 +30,8 @@ from typing import Any
 from consent.engine import Decision, DecisionRequest, Recipient, decide
 from consent.minimise import minimise
 from consent.obligations import Obligation
-from consent.vocab import destination_category
 from gateway.config import AnyDestination
+from gateway.destinations.registry import consent_category
 
 TREATMENT = "TREAT"
 """The purpose of every referral disclosure (v3-ActReason ``TREAT``)."""
@@ -115,7 +115,7 @@ class Disclosure:
 
 def recipient_category(destination: AnyDestination) -> str:
     """The recipient category of a configured destination."""
-    return destination_category(destination.type, destination.consent_category)
+    return consent_category(destination)
 
 
 def decide_disclosure(

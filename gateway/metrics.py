@@ -1,14 +1,17 @@
 """Prometheus metrics. Counters are kept in process; state gauges (referrals by
 status, deliveries by destination and status, dead letters) are read from the
-database at scrape time so every worker process reports the same truth."""
+database at scrape time so every worker process reports the same truth. Other rooms
+add their own scrape-time readers (``also_refresh``), e.g. the closed loop's."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.loop.loop_metrics import LoopMetrics
+from gateway.delivery.status import DeliveryStatus
 from gateway.store.tables import deliveries, referrals
 
 
@@ -92,8 +95,11 @@ class Metrics:
             ["destination"],
             registry=self.registry,
         )
-        self.loop = LoopMetrics(self.registry)
-        """Closed-loop gauges and histograms, read from the database at scrape time."""
+        self._refreshers: list[Callable[[AsyncConnection], Awaitable[None]]] = []
+
+    def also_refresh(self, refresher: Callable[[AsyncConnection], Awaitable[None]]) -> None:
+        """Have ``refresher`` read its gauges from the database on every scrape."""
+        self._refreshers.append(refresher)
 
     async def refresh(self, conn: AsyncConnection) -> None:
         self.referrals_by_status.clear()
@@ -109,9 +115,10 @@ class Metrics:
             )
         ):
             self.deliveries_by_status.labels(destination, status).set(count)
-            dead += count if status == "dead" else 0
+            dead += count if status == DeliveryStatus.DEAD else 0
         self.dead_letters.set(dead)
-        await self.loop.refresh(conn)
+        for refresher in self._refreshers:
+            await refresher(conn)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -1,100 +1,11 @@
-"""Operator actions shared by the CLI and the API: dead letters and audit verification."""
+"""Operator actions on the audit trail, shared by the CLI and the API: verify, export."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
-
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.audit import balp, chain
-from gateway.audit.recorder import (
-    AuditRecorder,
-    append_entry,
-    client_party,
-    current_head,
-    patient_ref,
-    stored_entries,
-)
-from gateway.store.tables import deliveries, referrals
-
-
-@dataclass(frozen=True)
-class DeadLetter:
-    delivery_id: str
-    referral_id: str
-    destination: str
-    attempts: int
-    reason: str | None
-    updated_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "delivery_id": self.delivery_id,
-            "referral_id": self.referral_id,
-            "destination": self.destination,
-            "attempts": self.attempts,
-            "reason": self.reason,
-            "updated_at": self.updated_at.isoformat(),
-        }
-
-
-async def dead_letters(conn: AsyncConnection) -> list[DeadLetter]:
-    rows = await conn.execute(
-        select(deliveries).where(deliveries.c.status == "dead").order_by(deliveries.c.updated_at)
-    )
-    return [
-        DeadLetter(r.id, r.referral_id, r.destination, r.attempts, r.last_error, r.updated_at)
-        for r in rows
-    ]
-
-
-async def replay_dead_letter(
-    conn: AsyncConnection, delivery_id: str, now: datetime, *, audit: AuditRecorder, operator: str
-) -> bool:
-    """Put a dead-lettered delivery back in the queue with a fresh attempt budget (audited)."""
-    row = (
-        await conn.execute(
-            select(deliveries.c.referral_id, deliveries.c.destination, referrals.c.patient_id)
-            .join(referrals, referrals.c.id == deliveries.c.referral_id)
-            .where(deliveries.c.id == delivery_id, deliveries.c.status == "dead")
-        )
-    ).first()
-    if row is None:
-        return False
-    result = await conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id == delivery_id, deliveries.c.status == "dead")
-        .values(
-            status="pending",
-            attempts=0,
-            next_attempt_at=now,
-            lease_until=None,
-            claimed_by=None,
-            updated_at=now,
-        )
-    )
-    if result.rowcount != 1:
-        return False
-    entry = balp.operator_action(
-        recorded=now.isoformat().replace("+00:00", "Z"),
-        gateway=audit.gateway,
-        operator=client_party(operator),
-        description=f"Dead-lettered delivery to '{row.destination}' queued again",
-        what={"identifier": {"system": "urn:referral-gateway:delivery", "value": delivery_id}},
-        patient=patient_ref(row.patient_id),
-    )
-    await append_entry(
-        conn,
-        entry,
-        event_type="delivery-replayed",
-        now=now,
-        referral_id=row.referral_id,
-        patient_id=row.patient_id,
-    )
-    return True
+from gateway.audit import chain
+from gateway.audit.recorder import current_head, stored_entries
 
 
 async def verify_audit(

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from gateway.audit import balp
 from gateway.audit.recorder import AuditRecorder, append_entry, client_party, patient_ref
 from gateway.context import fhir_instant
+from gateway.delivery.status import OPEN, DeliveryStatus
 from gateway.store.fhir_store import find_by_identifier, update_resource
 from gateway.store.tables import (
     audit_log,
@@ -191,10 +192,10 @@ async def erase(
             update(deliveries)
             .where(
                 deliveries.c.referral_id.in_(referral_ids),
-                deliveries.c.status.in_(["pending", "delivering"]),
+                deliveries.c.status.in_(OPEN),
             )
             .values(
-                status="withheld",
+                status=DeliveryStatus.WITHHELD,
                 last_error="The person's data was erased.",
                 updated_at=now,
                 lease_until=None,
@@ -207,7 +208,7 @@ async def erase(
                 for row in await conn.execute(
                     select(deliveries.c.destination).where(
                         deliveries.c.referral_id.in_(referral_ids),
-                        deliveries.c.status == "delivered",
+                        deliveries.c.status == DeliveryStatus.DELIVERED,
                     )
                 )
             }

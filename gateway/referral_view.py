@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.context import fhir_instant
 from gateway.crisis.view import crisis_sections
+from gateway.delivery.status import DeliveryStatus
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, delivery_attempts, fhir_resources, referrals
 
@@ -61,7 +62,9 @@ async def load_referral(
                 "purpose": d.purpose,
                 "attempts": d.attempts,
                 "last_error": d.last_error,
-                "next_attempt_at": _instant(d.next_attempt_at) if d.status == "pending" else None,
+                "next_attempt_at": (
+                    _instant(d.next_attempt_at) if d.status == DeliveryStatus.PENDING else None
+                ),
                 "delivered_at": _instant(d.delivered_at),
                 "receipt": orjson.loads(d.receipt) if d.receipt else None,
                 "attempt_log": attempts_by_delivery.get(d.id, []),

@@ -4,7 +4,7 @@ This is also the built-in referral inbox a clinic without an EHR polls
 (``GET /fhir/Task?owner=Organization/<destination>&_lastUpdated=gt...``).
 A client sees the resources its own submissions produced; a client acting for a
 destination (its ``clients`` list) sees that destination's delivered Tasks and the
-ServiceRequest and Patient they point to (``gateway.loop.recipients``); an operator
+ServiceRequest and Patient they point to (``gateway.referral_loop.recipients``); an operator
 (``system/*.rs``) sees all.
 """
 
@@ -24,8 +24,8 @@ from gateway.context import fhir_instant
 from gateway.errors import InsufficientScope, NotFound
 from gateway.fhir_search import SERVED_TYPES, parse_search
 from gateway.json import FhirJSONResponse
-from gateway.loop.recipients import recipient_may_read, widen_for_recipient
 from gateway.read_audit import audit_foreign_reads
+from gateway.referral_loop.recipients import recipient_may_read, widen_for_recipient
 from gateway.services import Services
 from gateway.store import fhir_store
 from gateway.store.fhir_store import StoredResource

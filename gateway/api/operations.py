@@ -16,10 +16,11 @@ from fastapi import APIRouter, Depends
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
+from gateway.delivery.dead_letters import dead_letters, replay_dead_letter
+from gateway.delivery.status import DeliveryStatus
 from gateway.errors import Forbidden, NotFound
 from gateway.json import ORJSONResponse
 from gateway.logging import get_logger
-from gateway.operations import dead_letters, replay_dead_letter
 from gateway.services import Services
 
 router = APIRouter(prefix="/operations", tags=["operations"])
@@ -64,4 +65,4 @@ async def replay(
         raise NotFound(f"No dead-lettered delivery {delivery_id}.")
     services.wake_worker()
     log.info("delivery.replayed", delivery_id=delivery_id, client_id=principal.client_id)
-    return {"delivery_id": delivery_id, "status": "pending"}
+    return {"delivery_id": delivery_id, "status": DeliveryStatus.PENDING.value}

@@ -14,19 +14,19 @@ from gateway.api.bodies import read_limited
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
+from gateway.context import fhir_instant
 from gateway.errors import Forbidden, MalformedRequest, NotFound
 from gateway.json import FhirJSONResponse
-from gateway.loop.outbox import instant
-from gateway.loop.recipients import owner_references
-from gateway.loop.subscription_store import (
+from gateway.referral_loop.recipients import owner_references
+from gateway.referral_loop.subscription_store import (
     Subscriber,
     create_subscription,
     facts,
     load_subscription,
     resource_view,
 )
-from gateway.loop.subscriptions import status_bundle
-from gateway.loop.sync_hook import HOOK_HEADER, nudge
+from gateway.referral_loop.subscriptions import status_bundle
+from gateway.referral_loop.sync_hook import HOOK_HEADER, nudge
 from gateway.services import Services
 
 router = APIRouter(tags=["fhir"])
@@ -104,7 +104,7 @@ async def status(
     return status_bundle(
         facts(row, f"{services.settings.public_url}/fhir"),
         bundle_id=services.new_id(),
-        timestamp=instant(services.clock()),
+        timestamp=fhir_instant(services.clock()),
     )
 
 

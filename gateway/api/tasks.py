@@ -2,7 +2,7 @@
 its Task along the closed loop (scope ``system/Task.u``, ``If-Match`` required).
 
 FHIR R4 http.html#update and #patch; PATCH takes JSON Patch
-(``application/json-patch+json``). Rules: ``gateway.loop.task_rules``.
+(``application/json-patch+json``). Rules: ``gateway.referral_loop.task_rules``.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
 from gateway.errors import MalformedRequest
 from gateway.json import FhirJSONResponse
-from gateway.loop.task_update import Caller, TaskUpdater
+from gateway.referral_loop.task_update import Caller, TaskUpdater
 from gateway.services import Services
 
 router = APIRouter(prefix="/fhir", tags=["fhir"])

@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.audit.recorder import AuditRecorder
 from gateway.config import GatewayConfig
+from gateway.context import fhir_instant
 from gateway.errors import BusinessRuleViolation, Forbidden, NotFound
 from gateway.logging import get_logger
 from gateway.metrics import Metrics
@@ -50,7 +51,7 @@ def acknowledgement_view(row: Any) -> dict[str, Any]:
         "delivery_id": row.delivery_id,
         "destination": row.destination,
         "by": row.acknowledged_by,
-        "at": row.acknowledged_at.isoformat().replace("+00:00", "Z"),
+        "at": fhir_instant(row.acknowledged_at, "auto"),
         "client_id": row.client_id,
         "note": row.note,
     }

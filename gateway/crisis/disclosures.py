@@ -16,6 +16,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.audit.recorder import AuditRecorder
+from gateway.context import fhir_instant
 from gateway.crisis.acknowledge import Caller, Statement
 from gateway.errors import NotFound
 from gateway.store.tables import audit_log
@@ -25,7 +26,7 @@ EVENT_TYPE = "emergency-disclosure"
 
 
 def _instant(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
+    return fhir_instant(moment, "auto")
 
 
 def disclosure_facts(entry: dict[str, Any]) -> dict[str, str]:

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.context import fhir_instant
 from gateway.crisis.acknowledge import acknowledgement_view
 from gateway.intake.service import LANE_CRISIS
 from gateway.store.tables_crisis import crisis_acknowledgements, escalations
@@ -49,7 +50,7 @@ async def crisis_sections(
                 "contact": row.contact,
                 "reason": row.reason,
                 "outcome": row.outcome,
-                "at": row.at.isoformat().replace("+00:00", "Z"),
+                "at": fhir_instant(row.at, "auto"),
             }
         )
     return sections

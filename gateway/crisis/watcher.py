@@ -23,11 +23,13 @@ from sqlalchemy import and_, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from connectors.base import DeliveryError
 from gateway.audit.recorder import AuditRecorder
 from gateway.config import CrisisDestination, GatewayConfig
 from gateway.context import Clock
 from gateway.crisis.policy import PastStep, PlannedStep, Unacknowledged, next_step
-from gateway.crisis.ports import EscalationFailed, EscalationMessage, EscalationPort
+from gateway.crisis.ports import EscalationMessage, EscalationPort
+from gateway.delivery.status import DeliveryStatus
 from gateway.logging import get_logger
 from gateway.metrics import Metrics
 from gateway.store.tables import deliveries, referrals
@@ -130,7 +132,7 @@ class CrisisWatcher:
             .join(referrals, referrals.c.id == deliveries.c.referral_id)
             .where(
                 deliveries.c.destination.in_(list(self.destinations)),
-                deliveries.c.status.in_(["delivered", "dead"]),
+                deliveries.c.status.in_([DeliveryStatus.DELIVERED, DeliveryStatus.DEAD]),
                 ~acknowledged.exists(),
             )
             .order_by(deliveries.c.created_at)
@@ -159,9 +161,9 @@ class CrisisWatcher:
                 patient_id=row.patient_id,
                 destination=self.destinations[row.destination],
                 pending=Unacknowledged(
-                    dead=row.status == "dead",
+                    dead=row.status == DeliveryStatus.DEAD,
                     since=row.updated_at
-                    if row.status == "dead"
+                    if row.status == DeliveryStatus.DEAD
                     else row.delivered_at or row.updated_at,
                     history=tuple(history.get(row.id, [])),
                 ),
@@ -247,7 +249,7 @@ class CrisisWatcher:
         try:
             detail = await self.ports[candidate.destination.name].send(message)
             outcome = "sent"
-        except EscalationFailed as failure:
+        except DeliveryError as failure:
             detail, outcome = failure.reason, "failed"
         except Exception as exc:  # whatever went wrong, the step is on record as failed
             detail, outcome = f"unexpected {type(exc).__name__}", "failed"

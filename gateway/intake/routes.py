@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from gateway.config import AnyDestination, CrisisDestination, GatewayConfig
+from gateway.config import AnyDestination, GatewayConfig
+from gateway.destinations.registry import takes_crisis_lane
 from gateway.disclosure import Disclosure, ReferralFacts, decide_disclosure
 from gateway.errors import Forbidden, Issue
 from gateway.intake.schema import TriageSubmission
@@ -77,7 +78,7 @@ def refuse_unless_any_permitted(decided: list[DecidedRoute]) -> None:
 
 def lane_for(destination: AnyDestination, submission: TriageSubmission) -> int:
     """Crisis destinations go first, then urgent or high-risk referrals, then the rest."""
-    if isinstance(destination, CrisisDestination):
+    if takes_crisis_lane(destination):
         return LANE_CRISIS
     if submission.request.urgency != "routine" or submission.risk.level in {"high", "imminent"}:
         return LANE_URGENT

@@ -26,6 +26,7 @@ from gateway.config import GatewayConfig
 from gateway.context import Clock, IdFactory, fhir_instant
 from gateway.disclosure import ReferralFacts
 from gateway.errors import Conflict, GatewayError, Issue
+from gateway.fhir_task import destination_task, owner_reference
 from gateway.intake.consent_in_force import consent_in_force, referenced_consent_id
 from gateway.intake.facts import routing_facts
 from gateway.intake.linking import Linked, NaturalKey, link_resources, local_entries, task_template
@@ -42,7 +43,6 @@ from gateway.intake.validate import check_semantics, parse_submission
 from gateway.routing import RoutingDecision, route
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, referrals
-from gateway.tasks import destination_task, owner_reference
 from mappings.scoring import ScoredAssessment, score_triage
 from mappings.triage_to_fhir import MappingContext, map_triage
 

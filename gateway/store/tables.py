@@ -106,7 +106,7 @@ deliveries = Table(
     Column("lane", Integer, nullable=False),
     # 0 crisis, 1 urgent, 2 routine: claimed in that order.
     Column("status", String(16), nullable=False),
-    # pending | delivering | delivered | dead | skipped
+    # a DeliveryStatus (gateway.delivery.status), moved only as it allows
     Column("purpose", String(16), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime(), nullable=False),
@@ -131,7 +131,7 @@ delivery_attempts = Table(
     Column("started_at", UtcDateTime(), nullable=False),
     Column("finished_at", UtcDateTime(), nullable=False),
     Column("outcome", String(16), nullable=False),
-    # delivered | transient | permanent | withheld
+    # an AttemptOutcome (gateway.delivery.status)
     Column("status_code", Integer),
     Column("detail", Text),
 )

@@ -25,7 +25,7 @@ notifications = Table(
     Column("task_id", String(64)),
     Column("payload", LargeBinary, nullable=False),
     Column("status", String(16), nullable=False),
-    # pending | delivering | delivered | dead | skipped
+    # a DeliveryStatus (gateway.delivery.status), moved only as it allows
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UtcDateTime(), nullable=False),
     Column("lease_until", UtcDateTime()),
@@ -43,7 +43,7 @@ notification_attempts = Table(
     Column("attempt", Integer, nullable=False),
     Column("at", UtcDateTime(), nullable=False),
     Column("outcome", String(16), nullable=False),
-    # delivered | transient | permanent | gone
+    # an AttemptOutcome (gateway.delivery.status)
     Column("status_code", Integer),
     Column("detail", Text),
 )

@@ -13,10 +13,11 @@ import pytest
 from harness import APP_SCOPES, Harness, base_config, public_jwks, running_gateway, triage
 from joserfc.jwk import ECKey
 
+from connectors.subscription_notify import SubscriptionNotifier
 from connectors.webhooks import WebhookSender, verify
-from gateway.loop.dispatcher import NotificationDispatcher
-from gateway.loop.subscriptions import FILTER_CRITERIA, TOPIC
-from gateway.retry import RetryPolicy
+from gateway.delivery.retry import RetryPolicy
+from gateway.referral_loop.dispatcher import NotificationDispatcher
+from gateway.referral_loop.subscriptions import FILTER_CRITERIA, TOPIC
 
 pytestmark = [pytest.mark.integration]
 
@@ -51,7 +52,7 @@ def _dispatcher(h: Harness, seen: list[httpx.Request]) -> NotificationDispatcher
         h.gateway.engine,
         clock=h.gateway.clock,
         webhooks=lambda url, secret: WebhookSender(url, secret, client),
-        http=client,
+        subscription_notifier=SubscriptionNotifier(client),
         policy=RetryPolicy(),
         public_url="http://gateway.test",
         metrics=h.gateway.services.metrics,

@@ -29,7 +29,12 @@ from live_gateway import LiveGateway, serving_gateway, write_gateway_files
 from sekmet import Ehr, ehr_destination, routed_to_ehr, unique_triage
 
 from connectors.webhooks import verify
-from gateway.loop.subscriptions import FILTER_CRITERIA, HEARTBEAT_PERIOD, PAYLOAD_CONTENT, TOPIC
+from gateway.referral_loop.subscriptions import (
+    FILTER_CRITERIA,
+    HEARTBEAT_PERIOD,
+    PAYLOAD_CONTENT,
+    TOPIC,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 

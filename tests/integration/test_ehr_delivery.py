@@ -13,7 +13,8 @@ from harness import running_gateway
 from sekmet import Ehr, ehr_destination, identifier_query, routed_to_ehr, unique_triage
 
 from connectors.base import Connector, Delivery, PermanentDeliveryError, Receipt
-from connectors.fhir import FhirConnector, ServerAbilities, adapt_bundle, server_abilities
+from connectors.capability import ServerCapabilities, read_capability
+from connectors.fhir import FhirConnector, adapt_bundle
 from connectors.outbound import OutboundPolicy, make_client
 
 pytestmark = pytest.mark.integration
@@ -46,7 +47,9 @@ def entries_of(bundle: dict[str, Any], resource_type: str) -> list[dict[str, Any
     return [e for e in bundle["entry"] if e["resource"]["resourceType"] == resource_type]
 
 
-def found_directly(ehr: Ehr, entry: dict[str, Any], able: ServerAbilities) -> dict[str, Any] | None:
+def found_directly(
+    ehr: Ehr, entry: dict[str, Any], able: ServerCapabilities
+) -> dict[str, Any] | None:
     """The server's copy of a sent entry when it can be found without help: by identifier
     when the type was created conditionally, by the entry's own id when it was PUT."""
     resource = entry["resource"]
@@ -93,8 +96,8 @@ def server_copies(ehr: Ehr, bundle: dict[str, Any]) -> dict[str, dict[str, Any]]
     return copies
 
 
-def abilities(ehr: Ehr) -> ServerAbilities:
-    return server_abilities(httpx.get(f"{ehr.base_url}/metadata").json())
+def abilities(ehr: Ehr) -> ServerCapabilities:
+    return read_capability(httpx.get(f"{ehr.base_url}/metadata").json())
 
 
 def comparable(resource: dict[str, Any], references: dict[str, str]) -> dict[str, Any]:
@@ -207,7 +210,7 @@ async def test_replaying_a_delivered_bundle_creates_nothing_new(tmp_path: Path, 
 
 async def test_capability_statement_adaptation_matches_the_server(ehr: Ehr) -> None:
     capability = httpx.get(f"{ehr.base_url}/metadata").json()
-    abilities = server_abilities(capability)
+    abilities = read_capability(capability)
     # sekmet searches these by identifier and creates conditionally ...
     assert {"Patient", "ServiceRequest", "Task", "Observation"} <= abilities.conditional_create
     # ... takes client-assigned ids on PUT for the types it lists without an identifier

@@ -17,8 +17,8 @@ from sqlalchemy import select
 from connectors.base import Connector, Delivery, Receipt
 from connectors.mock import MockConnector
 from gateway.bootstrap import build_gateway
-from gateway.circuit import CircuitBreaker, CircuitState
-from gateway.retry import RetryPolicy
+from gateway.delivery.circuit import CircuitBreaker, CircuitState
+from gateway.delivery.retry import RetryPolicy
 from gateway.settings import Settings
 from gateway.store.tables import audit_log, deliveries
 

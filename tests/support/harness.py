@@ -20,7 +20,7 @@ from joserfc.jwk import ECKey
 from connectors.base import Connector
 from gateway.bootstrap import Gateway, build_gateway, create_app
 from gateway.config import parse_config
-from gateway.retry import RetryPolicy
+from gateway.delivery.retry import RetryPolicy
 from gateway.settings import Settings
 
 PUBLIC_URL = "http://gateway.test"

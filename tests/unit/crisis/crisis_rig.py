@@ -25,8 +25,8 @@ from joserfc.jwk import ECKey
 
 from connectors.base import Connector
 from connectors.mock import MockConnector
-from gateway.crisis.notifier import escalation_ports
 from gateway.crisis.watcher import CrisisWatcher
+from gateway.destinations.factories import escalation_senders
 
 SECRET = "whsec_" + base64.b64encode(bytes(range(32))).decode()
 T0 = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
@@ -191,7 +191,7 @@ class Receiver:
 
 
 def watcher(h: Harness, receiver: Receiver, clock: FakeClock) -> CrisisWatcher:
-    ports = escalation_ports(
+    ports = escalation_senders(
         h.gateway.config,
         lambda _d: httpx.AsyncClient(transport=httpx.MockTransport(receiver)),
         clock,

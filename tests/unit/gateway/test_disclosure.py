@@ -15,6 +15,8 @@ from consent.fhir_consent import consent_from_submission
 from consent.obligations import AttachRedisclosureNotice, RedactLabelled
 from consent.vocab import ACT_CODE
 from gateway.config import parse_config
+from gateway.delivery.claim import Claim
+from gateway.delivery.consent_recheck import recheck_consent
 from gateway.disclosure import (
     CONSENT_DECISION_EVENT,
     DISCLOSURE_EVENT,
@@ -25,9 +27,7 @@ from gateway.disclosure import (
     minimised_view,
 )
 from gateway.intake.routes import decide_routes
-from gateway.retry import RetryPolicy
 from gateway.routing import Route, RoutingDecision
-from gateway.worker import Claim, DeliveryWorker
 
 ROOT = Path(__file__).resolve().parents[3]
 NOW = datetime(2026, 11, 27, 12, 30, tzinfo=UTC)
@@ -180,16 +180,6 @@ def before_sending(
     destination: str, resource: dict[str, Any] | None, data: dict[str, Any], risk: str
 ) -> Disclosure:
     """The decision delivery makes again just before sending."""
-    worker = DeliveryWorker(
-        engine=None,  # type: ignore[arg-type]
-        config=CONFIG,
-        connectors={},
-        clock=lambda: NOW,
-        audit=None,  # type: ignore[arg-type]
-        policy=RetryPolicy(),
-        worker_id="w1",
-        public_url="https://gateway.example.org",
-    )
     claim = Claim(
         delivery_id="d1",
         referral_id="r1",
@@ -206,7 +196,7 @@ def before_sending(
         accepted_at="2026-11-27T12:29:00Z",
         bundle=data,
     )
-    return worker._recheck(claim, CONFIG.destination(destination), resource)
+    return recheck_consent(claim, CONFIG.destination(destination), resource, lambda: NOW)
 
 
 @pytest.mark.parametrize(

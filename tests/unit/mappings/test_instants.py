@@ -17,15 +17,7 @@ FHIR_INSTANT = re.compile(
     r"([0-5][0-9]|60)(\.[0-9]{1,9})?(Z|[+-]((0[0-9]|1[0-3]):[0-5][0-9]|14:00))$"
 )  # the R4 instant regex (http://hl7.org/fhir/R4/datatypes.html#instant)
 HAND_MADE = re.compile(r"isoformat\([^)]*\)\s*\.replace\(|strftime\(")
-NOT_YET = {  # the delivery room's files, moved to the formatter in their own branch
-    "gateway/worker.py",
-    "gateway/operations.py",
-    "gateway/loop/task_update.py",
-    "gateway/loop/outbox.py",
-    "gateway/crisis/disclosures.py",
-    "gateway/crisis/acknowledge.py",
-    "gateway/crisis/view.py",
-}
+NOT_YET: set[str] = set()  # every module now goes through the formatter
 
 
 @pytest.mark.parametrize(
