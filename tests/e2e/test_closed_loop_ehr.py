@@ -238,11 +238,16 @@ def test_one_referral_from_triage_to_completed_on_the_ehr(
         assert len({e["id"] for e in events}) == len(events) == 4
         assert all(e["data"]["referral_id"] == final["referral_id"] for e in events)
 
-        listener.wait(
-            "/clinic",
-            lambda got: {"heartbeat", "event-notification"} <= {_notification_type(r) for r in got},
-            timeout=10,
-        )
+        def clinic_saw_completion(got: list[Received]) -> bool:
+            kinds = {_notification_type(r) for r in got}
+            return {"heartbeat", "event-notification"} <= kinds and any(
+                _notification_type(r) == "event-notification"
+                and json.loads(r.body)["entry"][1]["resource"]["status"] == "completed"
+                for r in got
+            )
+
+        # The clinic's notifications go through their own queue: wait for the last one.
+        listener.wait("/clinic", clinic_saw_completion, timeout=20)
         clinic_events = [
             r for r in listener.at("/clinic") if _notification_type(r) == "event-notification"
         ]
