@@ -412,6 +412,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api import subscriptions as subscriptions_api
     from gateway.api import tasks as tasks_api
     from gateway.api.errors import install_error_handlers
+    from gateway.api.fhir_format import JsonOnly
     from gateway.api.limits import ConcurrencyLimit
     from gateway.auth.router import build_auth_router
 
@@ -437,6 +438,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.token_verifier = gateway.services.token_verifier
     install_error_handlers(app)
     app.add_middleware(ConcurrencyLimit, limit=gateway.settings.max_concurrent_requests)
+    app.add_middleware(JsonOnly)
     app.include_router(build_auth_router(gateway.services.token_service))
     app.include_router(triage.router)
     app.include_router(referrals.router)
