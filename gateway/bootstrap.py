@@ -415,6 +415,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api.fhir_format import JsonOnly
     from gateway.api.limits import ConcurrencyLimit
     from gateway.auth.router import build_auth_router
+    from gateway.openapi_truth import truthful_openapi
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -434,6 +435,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         description="Triage results in, consented FHIR R4 referrals out. See CONTRACT.md.",
         lifespan=lifespan,
     )
+    app.openapi = lambda: truthful_openapi(app)  # type: ignore[method-assign]
     app.state.services = gateway.services
     app.state.token_verifier = gateway.services.token_verifier
     install_error_handlers(app)
