@@ -414,6 +414,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api.errors import install_error_handlers
     from gateway.api.fhir_format import JsonOnly
     from gateway.api.limits import ConcurrencyLimit
+    from gateway.api.shutdown import AnswerOnShutdown
     from gateway.auth.router import build_auth_router
     from gateway.openapi_truth import truthful_openapi
 
@@ -441,6 +442,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(ConcurrencyLimit, limit=gateway.settings.max_concurrent_requests)
     app.add_middleware(JsonOnly)
+    app.add_middleware(AnswerOnShutdown)
     app.include_router(build_auth_router(gateway.services.token_service))
     app.include_router(triage.router)
     app.include_router(referrals.router)

@@ -71,7 +71,7 @@ def serve(
     import uvicorn
 
     from gateway.bootstrap import build_gateway, create_app
-    from gateway.logging import configure_logging
+    from gateway.logging import configure_logging, get_logger
 
     settings = _settings(host=host, port=port, run_worker=worker)
     config = _config(settings)
@@ -81,6 +81,13 @@ def serve(
     except ConfigError as exc:
         typer.echo(f"gateway: configuration refused: {exc}", err=True)
         raise typer.Exit(2) from None
+    log = get_logger("gateway.serve")
+    log.info(
+        "gateway.listening",
+        url=f"http://{settings.host}:{settings.port}",
+        public_url=settings.public_url,
+        worker=settings.run_worker,
+    )
     uvicorn.run(
         create_app(gateway),
         host=settings.host,
@@ -89,8 +96,10 @@ def serve(
         http="httptools",
         access_log=False,
         log_level="warning",
+        log_config=None,  # uvicorn's records go through the JSON handler of configure_logging
         timeout_graceful_shutdown=10,
     )
+    log.info("gateway.stopped")
 
 
 @app.command("worker")
@@ -140,9 +149,19 @@ def demo(
     kid: Annotated[str, typer.Option()] = "demo-app-1",
 ) -> None:
     """Submit every example triage result to a running gateway and print where each went."""
+    import httpx
+
     from gateway.demo import run_demo
 
-    code = asyncio.run(run_demo(url, examples, client_id, key, kid, out=sys.stdout))
+    try:
+        code = asyncio.run(run_demo(url, examples, client_id, key, kid, out=sys.stdout))
+    except httpx.HTTPError as exc:
+        reason = type(exc).__name__
+        typer.echo(f"gateway demo: cannot reach the gateway at {url} ({reason})", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"gateway demo: {exc}", err=True)
+        raise typer.Exit(1) from None
     raise typer.Exit(code)
 
 

@@ -150,7 +150,7 @@ def _oauth_errors(document: dict[str, Any]) -> None:
         }
 
 
-def _api_routes(app: FastAPI) -> Iterator[Any]:
+def api_routes(app: FastAPI) -> Iterator[Any]:
     """Every API route with its effective path and dependencies (prefixes applied)."""
     contexts = getattr(routing, "iter_route_contexts", None)
     if contexts is None:  # FastAPI before included routers became contexts
@@ -170,7 +170,7 @@ def truthful_openapi(app: FastAPI) -> dict[str, Any]:
     )
     routes = {
         (method.lower(), route.path_format): route
-        for route in _api_routes(app)
+        for route in api_routes(app)
         if route.include_in_schema
         for method in route.methods or ()
     }

@@ -32,12 +32,13 @@ _TOKEN_REQUEST_BODY: dict[str, Any] = {
             FORM_MEDIA_TYPE: {
                 "schema": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": list(TOKEN_PARAMETERS),
                     "properties": {
                         "grant_type": {"type": "string", "enum": [GRANT_TYPE]},
                         "client_assertion_type": {"type": "string", "enum": [ASSERTION_TYPE]},
-                        "client_assertion": {"type": "string"},
-                        "scope": {"type": "string"},
+                        "client_assertion": {"type": "string", "minLength": 1},
+                        "scope": {"type": "string", "minLength": 1},
                     },
                 }
             }
