@@ -82,12 +82,7 @@ def serve(
         typer.echo(f"gateway: configuration refused: {exc}", err=True)
         raise typer.Exit(2) from None
     log = get_logger("gateway.serve")
-    log.info(
-        "gateway.listening",
-        url=f"http://{settings.host}:{settings.port}",
-        public_url=settings.public_url,
-        worker=settings.run_worker,
-    )
+    log.info("gateway.listening", host=settings.host, port=settings.port)
     uvicorn.run(
         create_app(gateway),
         host=settings.host,
@@ -151,13 +146,13 @@ def demo(
     """Submit every example triage result to a running gateway and print where each went."""
     import httpx
 
+    from connectors.base import DeliveryError
     from gateway.demo import run_demo
 
     try:
         code = asyncio.run(run_demo(url, examples, client_id, key, kid, out=sys.stdout))
-    except httpx.HTTPError as exc:
-        reason = type(exc).__name__
-        typer.echo(f"gateway demo: cannot reach the gateway at {url} ({reason})", err=True)
+    except (httpx.HTTPError, DeliveryError) as exc:
+        typer.echo(f"gateway demo: the gateway at {url} failed: {exc}", err=True)
         raise typer.Exit(1) from None
     except OSError as exc:
         typer.echo(f"gateway demo: {exc}", err=True)

@@ -56,6 +56,7 @@ class AnswerOnShutdown:
                             (b"content-type", b"application/fhir+json"),
                             (b"retry-after", b"5"),
                             (b"connection", b"close"),
+                            (b"content-length", str(len(_BODY)).encode()),
                         ],
                     }
                 )
