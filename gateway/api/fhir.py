@@ -14,18 +14,13 @@ from __future__ import annotations
 from email.utils import format_datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from gateway.api.deps import get_services
 from gateway.api.fhir_form import read_search_form
-from gateway.api.fhir_openapi import (
-    METADATA_RESPONSES,
-    POST_SEARCH_RESPONSES,
-    READ_RESPONSES,
-    SEARCH_FORM,
-    SEARCH_RESPONSES,
-)
+from gateway.api.fhir_openapi import METADATA_RESPONSES
 from gateway.api.fhir_paging import searchset
+from gateway.api.fhir_routes import FhirHandlers, add_type_routes
 from gateway.audit.fhir_view import read_audit_event, search_audit_events
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
@@ -45,7 +40,6 @@ _any_token = Authenticator(
     any_of=["system/*.r", "system/*.s", *(f"system/{t}.{x}" for t in SERVED_TYPES for x in "rs")]
 )
 MAX_FORM_BYTES = 64 * 1024
-ResourceType = Annotated[str, Path(examples=list(SERVED_TYPES))]
 
 
 @router.get(
@@ -90,15 +84,12 @@ def _not_modified(request: Request, resource: StoredResource) -> bool:
     return "*" in tags or any(etag_version(t) == resource.version_id for t in tags)
 
 
-@router.get(
-    "/{resource_type}/{resource_id}", response_class=FhirJSONResponse, responses=READ_RESPONSES
-)
 async def read_resource(
-    resource_type: ResourceType,
+    resource_type: str,
     resource_id: str,
     request: Request,
-    services: Annotated[Services, Depends(get_services)],
-    principal: Annotated[Principal, Depends(_any_token)],
+    services: Services,
+    principal: Principal,
 ) -> Response:
     """Read one resource the caller may see; 304 when ``If-None-Match`` names its version."""
     _check_type(resource_type)
@@ -157,7 +148,7 @@ async def _included(
 
 
 async def _search(
-    resource_type: ResourceType,
+    resource_type: str,
     params: list[tuple[str, str]],
     request: Request,
     services: Services,
@@ -190,29 +181,16 @@ async def _search(
     )
 
 
-@router.get("/{resource_type}", response_class=FhirJSONResponse, responses=SEARCH_RESPONSES)
 async def search_resources(
-    resource_type: ResourceType,
-    request: Request,
-    services: Annotated[Services, Depends(get_services)],
-    principal: Annotated[Principal, Depends(_any_token)],
+    resource_type: str, request: Request, services: Services, principal: Principal
 ) -> dict[str, Any]:
     """Search what the caller may see (R4 search.html); a searchset Bundle."""
     params = request.query_params.multi_items()
     return await _search(resource_type, params, request, services, principal)
 
 
-@router.post(
-    "/{resource_type}/_search",
-    response_class=FhirJSONResponse,
-    responses=POST_SEARCH_RESPONSES,
-    openapi_extra=SEARCH_FORM,
-)
 async def search_by_post(
-    resource_type: ResourceType,
-    request: Request,
-    services: Annotated[Services, Depends(get_services)],
-    principal: Annotated[Principal, Depends(_any_token)],
+    resource_type: str, request: Request, services: Services, principal: Principal
 ) -> dict[str, Any]:
     """Search by POST, parameters form-encoded in the body (R4 http.html#search)."""
     body = await request.body()
@@ -221,3 +199,9 @@ async def search_by_post(
     form = read_search_form(request.headers.get("content-type"), body)
     params = request.query_params.multi_items() + form
     return await _search(resource_type, params, request, services, principal)
+
+
+for _type in SERVED_TYPES:
+    add_type_routes(
+        router, _type, FhirHandlers(read_resource, search_resources, search_by_post), _any_token
+    )
