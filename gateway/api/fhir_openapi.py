@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from gateway.api.openapi_responses import NOT_MODIFIED, errors, fhir_ok
-from gateway.fhir_search import SERVED_TYPES
 
 _BUNDLE = {
     "type": "object",
@@ -39,7 +38,6 @@ POST_SEARCH_RESPONSES: dict[int | str, dict[str, Any]] = {
     **SEARCH_RESPONSES,
     **errors(413, 415),
 }
-TYPE_PARAMETER: dict[str, Any] = {"type": "string", "enum": list(SERVED_TYPES)}
 SEARCH_FORM: dict[str, Any] = {
     "requestBody": {
         "required": False,

@@ -248,3 +248,15 @@ async def test_smart_discovery_at_the_fhir_base_needs_no_token(tmp_path: Path) -
         assert at_base.status_code == 200
         assert at_base.json() == (await h.client.get("/.well-known/smart-configuration")).json()
         assert at_base.json()["token_endpoint"].endswith("/auth/token")
+
+
+async def test_a_type_not_served_is_a_404_operation_outcome(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path) as h:
+        for path in ("/fhir/Medication", "/fhir/Medication/x", "/fhir/Subscription"):
+            answer = await h.get(path, client_id="operator")
+            assert answer.status_code in (404, 405), path
+            assert answer.json()["resourceType"] == "OperationOutcome"
+        unknown = await h.get("/fhir/Medication", client_id="operator")
+        assert unknown.status_code == 404
+        not_searchable = await h.get("/fhir/Subscription", client_id="operator")
+        assert not_searchable.status_code == 405 and "POST" in not_searchable.headers["allow"]
