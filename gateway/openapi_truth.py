@@ -43,6 +43,8 @@ RAISED: dict[tuple[str, str], set[int]] = {
 }
 """Statuses a route's own logic raises beyond what its shape implies."""
 ETAG_PATTERN = {"type": "string", "pattern": '^W/"[0-9]+"$'}
+PERSON_IDENTIFIER = {"type": "string", "pattern": "^[^|]+[|].+$"}
+"""``/patients/{system}|{value}``: anything else is a 422 (gateway.api.patients)."""
 _OAUTH_ERROR = {
     "type": "object",
     "required": ["error"],
@@ -124,6 +126,8 @@ def _describe(route: Any, method: str, path: str, operation: dict[str, Any]) -> 
     for parameter in operation.get("parameters", []):
         if parameter["in"] == "header" and parameter["name"].lower() == "if-match":
             parameter["schema"] = ETAG_PATTERN
+        if parameter["in"] == "path" and path.startswith("/patients/{identifier}"):
+            parameter["schema"] = {**parameter["schema"], **PERSON_IDENTIFIER}
     for status in _statuses(route, method, path, operation):
         current = responses.get(str(status))
         if current is None or "HTTPValidationError" in str(current) or not current.get("content"):
