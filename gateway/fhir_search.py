@@ -252,9 +252,11 @@ class _Builder:
         elif base == "_sort":
             self.fields["sort"] = self._sort(value)
         elif base == "_include":
-            if value not in INCLUDES.get(self.rtype, {}):
+            served = INCLUDES.get(self.rtype, {})
+            include = value.rsplit(":", 1)[0] if value.count(":") == 2 else value
+            if include not in served or value not in (include, f"{include}:{served[include][1]}"):
                 raise Unsupported(f"value {value}")
-            self.add("includes", value)
+            self.add("includes", include)
         elif base == "_format":
             raise Unsupported("in links")  # checked by gateway.api.fhir_format; not a filter
         return value

@@ -133,6 +133,13 @@ def test_result_parameters() -> None:
     assert "_format" not in [name for name, _ in parsed.applied]
 
 
+def test_an_include_may_name_its_target_type() -> None:
+    typed = parse_search("Task", [("_include", "Task:focus:ServiceRequest")], strict=True)
+    assert typed.criteria.includes == ("Task:focus",)
+    with pytest.raises(MalformedRequest):
+        parse_search("Task", [("_include", "Task:focus:Patient")], strict=True)
+
+
 def test_reference_values_in_every_form_name_the_same_id() -> None:
     for value in ("Organization/inbox", "inbox", "http://gw.example/fhir/Organization/inbox"):
         assert parse_search("Task", [("owner", value)]).criteria.owners == ("Organization/inbox",)
