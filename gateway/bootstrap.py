@@ -412,9 +412,12 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api import tasks as tasks_api
     from gateway.api.admission import IntakeAdmission
     from gateway.api.errors import install_error_handlers
+    from gateway.api.fhir_format import JsonOnly
     from gateway.api.limits import ConcurrencyLimit
     from gateway.api.rate_limit import RateLimiter
+    from gateway.api.shutdown import AnswerOnShutdown
     from gateway.auth.router import build_auth_router
+    from gateway.openapi_truth import truthful_openapi
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -434,6 +437,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         description="Triage results in, consented FHIR R4 referrals out. See CONTRACT.md.",
         lifespan=lifespan,
     )
+    app.openapi = lambda: truthful_openapi(app)  # type: ignore[method-assign]
     app.state.services = gateway.services
     app.state.token_verifier = gateway.services.token_verifier
     registry = DatabaseClientRegistry(gateway.engine)
@@ -448,6 +452,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.client_registered = client_registered
     install_error_handlers(app)
     app.add_middleware(ConcurrencyLimit, limit=gateway.settings.max_concurrent_requests)
+    app.add_middleware(JsonOnly)
     shed = gateway.services.metrics.intake_shed
     app.add_middleware(
         IntakeAdmission,
@@ -461,6 +466,7 @@ def create_app(gateway: Gateway) -> FastAPI:
         {c.client_id: c.rate_limit for c in gateway.config.clients if c.rate_limit},
         clock=time.monotonic,
     )
+    app.add_middleware(AnswerOnShutdown)
     app.include_router(build_auth_router(gateway.services.token_service))
     app.include_router(triage.router)
     app.include_router(referrals.router)

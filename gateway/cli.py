@@ -14,12 +14,12 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cli_clients import clients_app
 from gateway.cli_keys import keys_app
 from gateway.config import ConfigError, GatewayConfig
 from gateway.settings import Settings
 
 app = typer.Typer(help="Mental-health referral gateway.", no_args_is_help=True)
-clients_app = typer.Typer(help="Register, list and remove triage-app clients.")
 audit_app = typer.Typer(help="Check the tamper-evident audit log.")
 dlq_app = typer.Typer(help="Dead-lettered deliveries: list and replay.")
 app.add_typer(clients_app, name="clients")
@@ -73,7 +73,7 @@ def serve(
     import uvicorn
 
     from gateway.bootstrap import build_gateway, create_app
-    from gateway.logging import configure_logging
+    from gateway.logging import configure_logging, get_logger
 
     settings = _settings(host=host, port=port, run_worker=worker)
     config = _config(settings)
@@ -83,6 +83,8 @@ def serve(
     except ConfigError as exc:
         typer.echo(f"gateway: configuration refused: {exc}", err=True)
         raise typer.Exit(2) from None
+    log = get_logger("gateway.serve")
+    log.info("gateway.listening", host=settings.host, port=settings.port)
     uvicorn.run(
         create_app(gateway),
         host=settings.host,
@@ -91,8 +93,10 @@ def serve(
         http="httptools",
         access_log=False,
         log_level="warning",
+        log_config=None,  # uvicorn's records go through the JSON handler of configure_logging
         timeout_graceful_shutdown=10,
     )
+    log.info("gateway.stopped")
 
 
 @app.command("worker")
@@ -142,74 +146,20 @@ def demo(
     kid: Annotated[str, typer.Option()] = "demo-app-1",
 ) -> None:
     """Submit every example triage result to a running gateway and print where each went."""
+    import httpx
+
+    from connectors.base import DeliveryError
     from gateway.demo import run_demo
 
-    code = asyncio.run(run_demo(url, examples, client_id, key, kid, out=sys.stdout))
-    raise typer.Exit(code)
-
-
-@clients_app.command("add")
-def clients_add(
-    client_id: Annotated[str, typer.Option("--client-id")],
-    scopes: Annotated[str, typer.Option(help="Space-separated SMART scopes.")],
-    jwks_file: Annotated[Path | None, typer.Option("--jwks-file")] = None,
-    jwks_uri: Annotated[str | None, typer.Option("--jwks-uri")] = None,
-) -> None:
-    """Register a triage-app client (stored in the database)."""
-    from gateway.config import ClientConfig
-    from gateway.context import utc_now
-    from gateway.store.clients import upsert_client
-
     try:
-        jwks = json.loads(jwks_file.read_text()) if jwks_file else None
-        config = ClientConfig(
-            client_id=client_id, jwks=jwks, jwks_uri=jwks_uri, scopes=scopes.split()
-        )
-    except (OSError, ValueError) as exc:
-        typer.echo(f"gateway: cannot register {client_id}: {exc}", err=True)
-        raise typer.Exit(2) from None
-    settings = _settings()
-
-    async def add(engine: AsyncEngine) -> None:
-        async with engine.begin() as conn:
-            await upsert_client(conn, config, source="cli", now=utc_now())
-
-    _with_engine(settings, add)
-    typer.echo(f"registered {client_id}")
-
-
-@clients_app.command("list")
-def clients_list() -> None:
-    """List registered clients, their key source and scopes."""
-    from gateway.store.clients import ClientRecord, list_clients
-
-    async def fetch(engine: AsyncEngine) -> list[ClientRecord]:
-        async with engine.connect() as conn:
-            return await list_clients(conn)
-
-    for record in _with_engine(_settings(), fetch):
-        keys = record.client.jwks_uri or f"{len(record.client.jwks or {}).__str__()} inline JWKS"
-        if record.client.jwks:
-            keys = f"inline JWKS ({len(record.client.jwks.get('keys', []))} keys)"
-        typer.echo(
-            f"{record.client.client_id}\t{record.source}\t{keys}\t{' '.join(record.client.scopes)}"
-        )
-
-
-@clients_app.command("remove")
-def clients_remove(client_id: Annotated[str, typer.Option("--client-id")]) -> None:
-    """Remove a client: from this moment every token it holds is refused (401), in every
-    gateway process."""
-    from gateway.store.clients import remove_client
-
-    async def remove(engine: AsyncEngine) -> bool:
-        async with engine.begin() as conn:
-            return await remove_client(conn, client_id)
-
-    if not _with_engine(_settings(), remove):
-        typer.echo(f"gateway: no client {client_id}", err=True)
-        raise typer.Exit(1)
-    typer.echo(f"removed {client_id}")
+        code = asyncio.run(run_demo(url, examples, client_id, key, kid, out=sys.stdout))
+    except (httpx.HTTPError, DeliveryError) as exc:
+        typer.echo(f"gateway demo: the gateway at {url} failed: {exc}", err=True)
+        raise typer.Exit(1) from None
+    except OSError as exc:
+        typer.echo(f"gateway demo: {exc}", err=True)
+        raise typer.Exit(1) from None
+    raise typer.Exit(code)
 
 
 @audit_app.command("verify")

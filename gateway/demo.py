@@ -27,6 +27,11 @@ async def run_demo(
         out.write(f"no triage results in {examples}\n")
         return 1
     async with httpx.AsyncClient(timeout=10) as plain:
+        try:
+            await plain.get(f"{url.rstrip('/')}/healthz")
+        except httpx.HTTPError as error:
+            out.write(f"gateway demo: cannot reach the gateway at {url} ({type(error).__name__})\n")
+            return 1
         auth = SmartBackendAuth(
             SmartBackendCredentials(
                 client_id=client_id,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import MutableMapping
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -91,6 +92,21 @@ def _dumps(obj: Any, default: Any = None) -> str:
     return orjson.dumps(obj, default=default).decode()
 
 
+class _LibraryJson(logging.Formatter):
+    """A library's log record as one JSON line: who and how bad, never its message text."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "event": "library.log",
+            "logger": record.name,
+            "level": record.levelname.lower(),
+            "timestamp": datetime.fromtimestamp(record.created, UTC).isoformat(),
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            line["error_type"] = record.exc_info[0].__name__
+        return _dumps(line)
+
+
 def configure_logging(level: str = "INFO", stream: Any = None) -> None:
     """JSON lines to ``stream`` (stderr by default); idempotent."""
     structlog.configure(
@@ -107,10 +123,10 @@ def configure_logging(level: str = "INFO", stream: Any = None) -> None:
         logger_factory=structlog.PrintLoggerFactory(file=stream or sys.stderr),
         cache_logger_on_first_use=False,
     )
-    # Libraries log through the standard library: keep them quiet and free of payloads.
-    logging.basicConfig(
-        level=logging.WARNING, stream=stream or sys.stderr, format="%(name)s %(levelname)s"
-    )
+    # Libraries log through the standard library: keep them quiet, JSON, and free of payloads.
+    handler = logging.StreamHandler(stream or sys.stderr)
+    handler.setFormatter(_LibraryJson())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler])
     # httpx logs every URL at INFO (a search URL can carry an identifier); the
     # database drivers log statements at DEBUG. None of that belongs in our logs.
     for noisy in ("httpx", "httpcore", "aiosqlite", "asyncpg", "sqlalchemy", "uvicorn.access"):

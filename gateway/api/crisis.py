@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.api.deps import get_services
@@ -83,7 +83,7 @@ async def list_emergency_disclosures(
 
 @router.post("/operations/emergency-disclosures/{seq}/review", response_class=ORJSONResponse)
 async def review_emergency_disclosure(
-    seq: int,
+    seq: Annotated[int, Path(ge=1, le=2**63 - 1)],
     body: StatementBody,
     services: Annotated[Services, Depends(get_services)],
     principal: Annotated[Principal, Depends(Authenticator("system/Task.u"))],

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gateway.api.allow import allowed_methods
 from gateway.errors import (
     AuthenticationRequired,
     GatewayError,
@@ -92,10 +93,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(InvalidInput("The request is not valid.", issues=issues))
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_ISSUE_CODES.get(exc.status_code, "processing")
         outcome = operation_outcome([Issue(str(exc.detail))], code)
-        return FhirJSONResponse(outcome, status_code=exc.status_code, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request.app, request.url.path)
+        return FhirJSONResponse(outcome, status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> Response:

@@ -15,7 +15,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.context import fhir_instant
-from gateway.store.fhir_store import SearchQuery, StoredResource
+from gateway.fhir_search import Criteria
+from gateway.store.fhir_search_store import date_condition
+from gateway.store.fhir_store import StoredResource
 from gateway.store.tables import audit_log, referrals
 
 ID_PREFIX = "audit-"
@@ -69,35 +71,27 @@ async def read_audit_event(
 
 
 async def search_audit_events(
-    conn: AsyncConnection, query: SearchQuery
+    conn: AsyncConnection, criteria: Criteria, *, client_id: str | None
 ) -> tuple[int, list[StoredResource]]:
+    """(total, page) of the entries ``client_id`` (None: an operator) may see that match."""
     conditions = []
-    if query.client_id is not None:
-        conditions.append(_owned_by(query.client_id))
-    if query.ids is not None:
-        conditions.append(audit_log.c.seq.in_([s for s in map(_seq, query.ids) if s is not None]))
-    if query.patient_id is not None:
-        conditions.append(audit_log.c.patient_id == query.patient_id)
-    for prefix, instant in query.last_updated or []:
-        column = audit_log.c.recorded_at
-        conditions.append(
-            {
-                "gt": column > instant,
-                "ge": column >= instant,
-                "lt": column < instant,
-                "le": column <= instant,
-                "eq": column == instant,
-            }[prefix]
-        )
+    if client_id is not None:
+        conditions.append(_owned_by(client_id))
+    for ids in criteria.ids:
+        conditions.append(audit_log.c.seq.in_([s for s in map(_seq, ids) if s is not None]))
+    for patient_id in criteria.patient_ids:
+        conditions.append(audit_log.c.patient_id == patient_id)
+    for wanted in criteria.last_updated:
+        conditions.append(date_condition(audit_log.c.recorded_at, wanted))
     where = and_(True, *conditions)
     total = (
         await conn.execute(select(func.count()).select_from(audit_log).where(where))
     ).scalar_one()
+    if criteria.summary_count or criteria.count == 0:
+        return int(total), []
+    columns = {"_lastUpdated": audit_log.c.recorded_at, "_id": audit_log.c.seq}
+    order = [columns[name].desc() if desc else columns[name] for name, desc in criteria.sort]
     rows = await conn.execute(
-        select(audit_log)
-        .where(where)
-        .order_by(audit_log.c.seq)
-        .limit(query.count)
-        .offset(query.offset)
+        select(audit_log).where(where).order_by(*order).limit(criteria.count).offset(criteria.offset)
     )
     return int(total), [_resource(row) for row in rows]

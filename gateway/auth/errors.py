@@ -7,7 +7,7 @@ may see; ``reason`` is the precise internal cause, kept for the audit log only.
     ├── InvalidRequest        400 invalid_request
     ├── UnsupportedGrantType  400 unsupported_grant_type
     ├── InvalidScope          400 invalid_scope
-    └── InvalidClient         401 invalid_client (description always generic)
+    └── InvalidClient         401 invalid_client (description names the rule that failed)
 """
 
 from __future__ import annotations
@@ -42,8 +42,42 @@ class InvalidScope(OAuthError):
     error = "invalid_scope"
 
 
+RULES_BROKEN: dict[str, str] = {
+    "assertion_type_unsupported": "client_assertion_type must be "
+    "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    "malformed": "client_assertion is not a compact JWS",
+    "alg_not_allowed": "the assertion's alg must be RS384 or ES384",
+    "typ_invalid": "the assertion's typ header must be JWT",
+    "kid_missing": "the assertion's header has no kid",
+    "kid_unknown": "no key registered for this client has the assertion's kid",
+    "kty_mismatch": "the key named by kid does not fit the assertion's alg",
+    "kid_ambiguous": "the assertion's kid names more than one key",
+    "iss_missing": "the assertion has no iss",
+    "sub_not_iss": "the assertion's iss and sub must both be the client_id",
+    "client_unknown": "the assertion's iss is not a registered client_id",
+    "jku_unregistered": "the assertion's jku is not the client's registered JWKS URL",
+    "keys_unavailable": "the client's registered JWKS could not be fetched",
+    "aud_invalid": "the assertion's aud must be the token endpoint URL",
+    "exp_missing": "the assertion has no exp",
+    "exp_invalid": "the assertion's exp is not a NumericDate",
+    "exp_past": "the assertion has expired",
+    "exp_too_far": "the assertion's exp is more than 5 minutes ahead",
+    "nbf_invalid": "the assertion's nbf is not a NumericDate",
+    "nbf_future": "the assertion's nbf is in the future",
+    "iat_invalid": "the assertion's iat is not a NumericDate",
+    "iat_future": "the assertion's iat is in the future",
+    "jti_missing": "the assertion has no jti",
+    "jti_replayed": "the assertion's jti was used before",
+}
+"""The SMART / RFC 7523 §3 rule each refusal reason broke, as the client is told it.
+
+A reason not listed (``signature_invalid`` above all) gets only the generic
+description: why a signature did not verify never leaves the server.
+"""
+
+
 class InvalidClient(OAuthError):
-    """Any client authentication failure. Nothing about the cause leaves the server."""
+    """Any client authentication failure; the description names the rule that failed."""
 
     status_code = 401
     issue_code = "login"
@@ -51,4 +85,6 @@ class InvalidClient(OAuthError):
     public_description = "client authentication failed"
 
     def __init__(self, reason: str) -> None:
-        super().__init__(self.public_description, reason=reason)
+        rule = RULES_BROKEN.get(reason)
+        description = f"{self.public_description}: {rule}" if rule else self.public_description
+        super().__init__(description, reason=reason)

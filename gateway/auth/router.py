@@ -1,5 +1,8 @@
 """HTTP face of the authorization server: SMART discovery, token endpoint, JWKS.
 
+Discovery is served at ``/.well-known/smart-configuration`` and at the FHIR base
+(``/fhir/.well-known/smart-configuration``), where SMART clients look for it.
+
 Errors are the OAuth 2.0 JSON body (RFC 6749 §5.2) with ``Cache-Control: no-store``;
 ``invalid_client`` answers 401 with a ``WWW-Authenticate`` challenge, as §5.2 allows.
 """
@@ -29,12 +32,13 @@ _TOKEN_REQUEST_BODY: dict[str, Any] = {
             FORM_MEDIA_TYPE: {
                 "schema": {
                     "type": "object",
+                    "additionalProperties": False,
                     "required": list(TOKEN_PARAMETERS),
                     "properties": {
                         "grant_type": {"type": "string", "enum": [GRANT_TYPE]},
                         "client_assertion_type": {"type": "string", "enum": [ASSERTION_TYPE]},
-                        "client_assertion": {"type": "string"},
-                        "scope": {"type": "string"},
+                        "client_assertion": {"type": "string", "minLength": 1},
+                        "scope": {"type": "string", "minLength": 1},
                     },
                 }
             }
@@ -58,7 +62,9 @@ def build_auth_router(service: TokenService) -> APIRouter:
     router = APIRouter(tags=["authorization"])
 
     @router.get("/.well-known/smart-configuration")
+    @router.get("/fhir/.well-known/smart-configuration")
     async def smart_configuration() -> dict[str, Any]:
+        """SMART discovery, at the root and at the FHIR base (SMART App Launch 2.x §2.1)."""
         return service.smart_configuration()
 
     @router.post("/auth/token", openapi_extra=_TOKEN_REQUEST_BODY)

@@ -212,3 +212,41 @@ async def test_scope_not_granted_to_the_client_is_invalid_scope(rig: Rig) -> Non
 
 async def test_a_malformed_registered_scope_does_not_spoil_the_others(rig: Rig) -> None:
     assert (await rig.token(scope="system/Task.r")).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("claims", "header", "rule"),
+    [
+        ({"exp": int(NOW.timestamp()) - 600}, {}, "expired"),
+        ({"exp": int(NOW.timestamp()) + 3600}, {}, "5 minutes"),
+        ({"aud": "https://elsewhere.example/token"}, {}, "aud"),
+        ({"sub": "someone-else"}, {}, "sub"),
+        ({}, {"kid": "no-such-key"}, "kid"),
+        ({}, {"kid": None}, "kid"),
+        ({}, {"jku": "https://attacker.example/jwks"}, "jku"),
+    ],
+)
+async def test_refused_assertion_names_the_rule_it_broke(
+    rig: Rig, claims: dict[str, Any], header: dict[str, Any], rule: str
+) -> None:
+    assertion = sign(APP_KEY, assertion_claims(**claims), alg="ES384", **header)
+    response = await rig.token(client_assertion=assertion)
+    assert_oauth_error(response, 401, "invalid_client")
+    description = response.json()["error_description"]
+    assert rule in description
+    assert "signature" not in description
+
+
+async def test_reused_jti_is_named_in_the_description(rig: Rig) -> None:
+    assertion = sign(APP_KEY, assertion_claims(jti="once"), alg="ES384")
+    assert (await rig.token(client_assertion=assertion)).status_code == 200
+    again = await rig.token(client_assertion=assertion)
+    assert_oauth_error(again, 401, "invalid_client")
+    assert "jti" in again.json()["error_description"]
+
+
+async def test_discovery_is_also_served_at_the_fhir_base_without_a_token(rig: Rig) -> None:
+    at_root = await rig.http.get("/.well-known/smart-configuration")
+    at_fhir = await rig.http.get("/fhir/.well-known/smart-configuration")
+    assert at_fhir.status_code == 200
+    assert at_fhir.json() == at_root.json()

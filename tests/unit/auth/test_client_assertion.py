@@ -27,7 +27,7 @@ from smart_auth_support import (
 
 from gateway.auth.client_assertion import AuthenticatedClient, ClientAssertionValidator
 from gateway.auth.client_keys import ClientKeyResolver, JwksCache
-from gateway.auth.errors import InvalidClient
+from gateway.auth.errors import RULES_BROKEN, InvalidClient
 from gateway.auth.ports import RegisteredClient
 
 RSA = rsa_key("rsa-1")
@@ -59,8 +59,12 @@ async def refusal(token: str, **kwargs: object) -> str:
     with pytest.raises(InvalidClient) as caught:
         await authenticate(token, **kwargs)
     assert caught.value.error == "invalid_client"
-    assert caught.value.description == "client authentication failed"
-    return caught.value.reason
+    reason = caught.value.reason
+    if reason == "signature_invalid":
+        assert caught.value.description == "client authentication failed"
+    else:
+        assert caught.value.description == f"client authentication failed: {RULES_BROKEN[reason]}"
+    return reason
 
 
 @pytest.mark.parametrize(("key", "alg"), [(RSA, "RS384"), (EC, "ES384")])
