@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from gateway.api.bodies import read_limited
+from gateway.api.bodies import read_json_bytes
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
@@ -50,7 +50,7 @@ async def submit_triage_result(
     services: Annotated[Services, Depends(get_services)],
     principal: Annotated[Principal, Depends(Authenticator("system/ServiceRequest.c"))],
 ) -> Response:
-    body = await read_limited(request, services.settings.max_body_bytes)
+    body = await read_json_bytes(request, services.settings.max_body_bytes)
     accepted = await services.intake_batcher.submit(body, principal.client_id)
     if not accepted.replayed:
         services.wake_worker()

@@ -32,6 +32,7 @@ from gateway.tasks import destination_task, owner_reference
 from mappings.explain import explain
 from mappings.ids import resource_uuid
 from mappings.instruments import get_instrument
+from mappings.signals import safety_signals
 from mappings.triage_to_fhir import MappingContext, map_triage
 
 TREATMENT = "TREAT"
@@ -64,13 +65,15 @@ def routing_facts(submission: TriageSubmission) -> RoutingFacts:
         if band is not None:
             severities.add(band.code)
         signal = signal or bool(instrument.positive_safety_items(answers))
+    reported = safety_signals(list(submission.risk.signals))
     address = submission.patient.address
     return RoutingFacts(
         risk_level=submission.risk.level,
         pathway=submission.request.pathway,
         urgency=submission.request.urgency,
         severities=frozenset(severities),
-        safety_signal=signal,
+        safety_signal=signal or bool(reported),
+        reported_safety_signals=() if signal else tuple(reported),
         state=address.state if address else None,
         postal_code=address.postal_code if address else None,
         language=submission.patient.preferred_language,
