@@ -38,10 +38,11 @@ _BODY = {
     openapi_extra=_BODY,
     responses={
         202: {"description": "Accepted: the referral, its routing and consent summary"},
-        400: {"description": "Not JSON"},
+        400: {"description": "Not JSON, or a key repeated in one object"},
         403: {"description": "Consent covers no destination"},
         409: {"description": "triage_id reused with a different body"},
-        413: {"description": "Body too large"},
+        413: {"description": "Body too large (after gzip decoding)"},
+        415: {"description": "Not application/json, or an encoding other than gzip"},
         422: {"description": "Invalid field(s)"},
     },
 )

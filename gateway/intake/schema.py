@@ -157,7 +157,8 @@ class TriageSubmission(_Model):
     patient: Patient
     assessments: list[Assessment] = Field(default_factory=list, max_length=10)
     risk: Risk
-    model: TriageModel | None = None
+    model: TriageModel
+    """Required: which model judged the risk is part of every explained referral."""
     request: ReferralRequest
     consent: Annotated[
         Annotated[InlineConsent, Tag("inline")] | Annotated[ConsentReference, Tag("reference")],
