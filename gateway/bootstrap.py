@@ -383,6 +383,7 @@ def build_gateway(
         _wake=wake,
     )
     gateway.services.worker_running = gateway.worker_running
+    worker.metrics = gateway.services.metrics
     runner = build_loop_runner(
         gateway, retry_policy or RetryPolicy(), worker_id or f"{socket.gethostname()}:{os.getpid()}"
     )

@@ -34,7 +34,6 @@ from connectors.base import (
     Connector,
     Delivery,
     DeliveryError,
-    PermanentDeliveryError,
     Receipt,
     TransientDeliveryError,
 )
@@ -45,16 +44,17 @@ from gateway.audit.recorder import AuditRecorder
 from gateway.circuit import CircuitBreaker
 from gateway.config import AnyDestination, GatewayConfig
 from gateway.context import Clock
+from gateway.crisis.invalid_payload import check_payload
 from gateway.intake.service import LANE_CRISIS, data_labels
 from gateway.logging import get_logger
 from gateway.loop.referral_status import refresh_after_delivery
+from gateway.metrics import Metrics
 from gateway.notify import task_changed
 from gateway.retry import RetryPolicy
 from gateway.settings import Settings
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, delivery_attempts, referrals
 from gateway.tasks import with_destination_task
-from mappings.validation import validate_bundle
 
 log = get_logger("gateway.worker")
 CANCELLED_BEFORE_SENDING = frozenset({"cancelled", "entered-in-error"})
@@ -101,6 +101,9 @@ class Claim:
 
 
 class DeliveryWorker:
+    metrics: Metrics | None = None
+    """Set by the composition root; counts attempts and refused payloads."""
+
     def __init__(
         self,
         engine: AsyncEngine,
@@ -319,12 +322,18 @@ class DeliveryWorker:
         if task is not None:
             outbound = with_destination_task(outbound, task.body)
         if claim.attempts == 1:
-            problems = validate_bundle(outbound)
-            if problems:
-                await self._finish(
-                    claim, started, PermanentDeliveryError("not valid FHIR: " + problems[0])
-                )
+            checked = check_payload(
+                outbound,
+                category=destination_category(destination.type, destination.consent_category),
+                destination=claim.destination,
+                referral_id=claim.referral_id,
+                delivery_id=claim.delivery_id,
+                metrics=self.metrics,
+            )
+            if checked.refused is not None:
+                await self._finish(claim, started, checked.refused)
                 return
+            outbound = checked.bundle
         delivery = Delivery(
             delivery_id=claim.delivery_id,
             referral_id=claim.referral_id,
@@ -573,6 +582,8 @@ class DeliveryWorker:
                 detail=detail[:2000],
             )
         )
+        if self.metrics is not None:
+            self.metrics.delivery_outcomes.labels(claim.destination, outcome).inc()
 
 
 async def _relay(

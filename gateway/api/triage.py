@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
@@ -52,8 +54,11 @@ async def submit_triage_result(
     principal: Annotated[Principal, Depends(Authenticator("system/ServiceRequest.c"))],
 ) -> Response:
     body = await read_json_bytes(request, services.settings.max_body_bytes)
+    started = time.perf_counter()
     accepted = await services.intake_batcher.submit(body, principal.client_id)
     if not accepted.replayed:
+        services.metrics.intake_seconds.observe(time.perf_counter() - started)
+        services.metrics.accepted.labels(_risk_level(body)).inc()
         services.wake_worker()
         log.info(
             "referral.accepted", referral_id=accepted.referral_id, client_id=principal.client_id
@@ -64,3 +69,8 @@ async def submit_triage_result(
         media_type="application/json",
         headers={"Location": f"/referrals/{accepted.referral_id}"},
     )
+
+
+def _risk_level(submitted: bytes) -> str:
+    """The accepted submission's ``risk.level`` (intake has validated it)."""
+    return str(orjson.loads(submitted)["risk"]["level"])
