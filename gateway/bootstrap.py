@@ -49,6 +49,7 @@ from gateway.config import (
 from gateway.context import Clock, IdFactory, new_uuid, utc_now
 from gateway.crisis.notifier import escalation_ports
 from gateway.crisis.watcher import CrisisWatcher
+from gateway.destination_members import DestinationMembers, MembershipRefresh
 from gateway.inbox import StoreInboxPublisher
 from gateway.intake.batcher import IntakeBatcher
 from gateway.intake.service import IntakeService
@@ -438,6 +439,9 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.token_verifier = gateway.services.token_verifier
     install_error_handlers(app)
     app.add_middleware(ConcurrencyLimit, limit=gateway.settings.max_concurrent_requests)
+    app.add_middleware(
+        MembershipRefresh, members=DestinationMembers(gateway.config), engine=gateway.engine
+    )
     app.include_router(build_auth_router(gateway.services.token_service))
     app.include_router(triage.router)
     app.include_router(referrals.router)

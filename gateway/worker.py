@@ -50,6 +50,7 @@ from gateway.logging import get_logger
 from gateway.loop.referral_status import refresh_after_delivery
 from gateway.metrics import Metrics
 from gateway.notify import task_changed
+from gateway.recipient_view import recipient_links
 from gateway.retry import RetryPolicy
 from gateway.settings import Settings
 from gateway.store import fhir_store
@@ -390,7 +391,7 @@ class DeliveryWorker:
             "risk_level": claim.risk_level,
             "urgency": claim.urgency,
             "accepted_at": claim.accepted_at,
-            "links": {"referral": f"{self.public_url}/referrals/{claim.referral_id}"},
+            "links": recipient_links(self.public_url, claim.referral_id, claim.task_id),
         }
 
     async def _withhold(self, claim: Claim, verdict: Decision, started: datetime) -> None:
