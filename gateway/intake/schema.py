@@ -135,7 +135,8 @@ class InlineConsent(_Model):
     """Empty is a valid consent that permits no one (CONTRACT.md v1.1)."""
     purposes: list[PurposeOfUse] = Field(min_length=1, max_length=7)
     expires: CalendarDate | None = None
-    accepted_text_version: Text
+    accepted_text_version: Annotated[Uri, StringConstraints(max_length=200)]
+    """Becomes part of ``Consent.sourceAttachment.url`` (a FHIR ``url``: no whitespace)."""
 
 
 class ConsentReference(_Model):

@@ -18,13 +18,14 @@ from fhir_schema import problems
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
+from consent.fhir_consent import consent_from_submission
 from consent.minimise import minimise
 from gateway.errors import GatewayError
 from gateway.intake.validate import check_semantics, parse_submission
 from mappings.instruments import get_instrument, instrument_codes
 from mappings.signals import vocabulary
 from mappings.triage_to_fhir import MappingContext, map_triage
-from mappings.validation import validate_bundle
+from mappings.validation import validate_bundle, validate_resource
 
 TODAY = date(2026, 12, 1)
 CATEGORIES = ["ehr", "crisis", "community"]
@@ -141,6 +142,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "triage"
 @example(body=_clean(telecom=[{"system": "phone", "value": "+1\u3000555"}]))
 @example(body=_clean(identifiers=[{"system": "https://a.example/my id", "value": "1"}]))
 @example(body=_clean(birth_date="1998-02-31"))
+@example(body={**_clean(), "consent": {**_clean()["consent"], "accepted_text_version": "v 3"}})
 def test_every_accepted_submission_maps_to_valid_fhir_r4_for_every_recipient(
     body: dict[str, Any],
 ) -> None:
@@ -157,6 +159,18 @@ def test_every_accepted_submission_maps_to_valid_fhir_r4_for_every_recipient(
     )
     assert validate_bundle(bundle) == [], body
     assert schema_problems(bundle) == [], body
+    if "share_with" in canonical["consent"]:  # the Consent intake records beside the Bundle
+        identifier = canonical["patient"]["identifiers"][0]
+        consent = consent_from_submission(
+            canonical["consent"],
+            patient_ref="Patient/p-1",
+            patient_identifier=identifier,
+            recorded_at="2026-12-01T00:00:00.000Z",
+            consent_uuid="7d8a6a52-53c5-4b4e-9c1e-3f2a1b0c9d8e",
+            client_id="app-a",
+        )
+        assert validate_resource(consent) == [], body
+        assert problems(consent) == [], body
     for category in CATEGORIES:  # what the worker checks before each first delivery
         assert validate_bundle(minimise(bundle, category, [])) == [], (category, body)
 

@@ -69,6 +69,8 @@ REFUSED: list[tuple[str, Edit, str]] = [
      _set("patient.identifiers.0.system", "https://app.example.org/my patients"),
      "patient.identifiers[0].system"),
     ("a control character in the triage id", _set("triage_id", "t\x01"), "triage_id"),
+    ("whitespace in the consent text version (it becomes a FHIR url)",
+     _set("consent.accepted_text_version", "consent text v3"), "consent.accepted_text_version"),
     ("an unknown signal", _set("risk.signals", ["phq9-item9-positive", "self-harm-languag"]),
      "risk.signals[1]"),
 ]  # fmt: skip
