@@ -91,16 +91,12 @@ def non_public_kind(address: IPAddress) -> str | None:
         (address.is_loopback, "loopback"),
         (address.is_link_local, "link-local"),
         (address.is_multicast, "multicast"),
-        (
-            isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE,
-            "shared address space (CGNAT)",
-        ),
-        (isinstance(address, ipaddress.IPv6Address) and address in _UNIQUE_LOCAL, "unique-local"),
-        *(
-            (address in network, kind)
-            for network, kind in _NON_PUBLIC_IPADDRESS_MISSES.items()
-            if network.version == address.version
-        ),
+        (isinstance(address, ipaddress.IPv4Address) and address in _SHARED_ADDRESS_SPACE,
+         "shared address space (CGNAT)"),
+        (isinstance(address, ipaddress.IPv6Address) and address in _UNIQUE_LOCAL,
+         "unique-local"),
+        *((address in network, kind) for network, kind in _NON_PUBLIC_IPADDRESS_MISSES.items()
+          if network.version == address.version),
         (address.is_reserved, "reserved"),
         (address.is_private, "private"),
         (not address.is_global, "not globally routable"),
