@@ -18,11 +18,16 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.config import CrisisDestination, GatewayConfig
+from gateway.logging import get_logger
 from gateway.store.tables_destinations import destination_clients
+
+log = get_logger("gateway.destinations")
+_EXEMPT = {"/healthz", "/readyz", "/metrics"}  # probes never wait on this
 
 
 def configured_members(config: GatewayConfig) -> dict[str, list[str]]:
@@ -107,10 +112,13 @@ class MembershipRefresh:
         self.refreshed_at: float | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and self._due():
+        if scope["type"] == "http" and scope["path"] not in _EXEMPT and self._due():
             self.refreshed_at = self.monotonic()
-            async with self.engine.connect() as conn:
-                await self.members.refresh(conn)
+            try:
+                async with self.engine.connect() as conn:
+                    await self.members.refresh(conn)
+            except SQLAlchemyError:  # keep the last membership; the request decides on it
+                log.warning("destinations.membership_refresh_failed")
         await self.app(scope, receive, send)
 
     def _due(self) -> bool:

@@ -5,7 +5,8 @@ Intake checks with the rules delivery checks with, so this should never happen. 
 worker's R4B check ever refuses a delivery's Bundle anyway:
 
 - an operator is alerted at once: the log line ``delivery.payload_refused`` (error
-  level, ``alert="operator"``) and the counter ``gateway_payloads_refused_total``;
+  level, ``outcome="operator-alerted"``, ``reason_code`` what was done instead) and the
+  counter ``gateway_payloads_refused_total``;
 - a crisis destination still gets its thin notification: it needs no full Bundle, only
   the person, the risk and the request (``THIN_TYPES``), so it is sent those;
 - any other destination's delivery is dead-lettered with the reason, as before, where
@@ -65,15 +66,14 @@ def check_payload(
     action = "thin-notification" if crisis else "dead-lettered"
     if metrics is not None:
         metrics.payloads_refused.labels(destination, action).inc()
-    log.error(
+    log.error(  # only allowlisted fields (gateway.logging): never a value from the data
         "delivery.payload_refused",
-        alert="operator",
+        outcome="operator-alerted",
+        reason_code=action,
         referral_id=referral_id,
         delivery_id=delivery_id,
         destination=destination,
-        problems=len(problems),
-        first_problem_at=problems[0].split(":", 1)[0],
-        action=action,
+        count=len(problems),
     )
     if crisis:
         return Checked(thin_bundle(bundle))

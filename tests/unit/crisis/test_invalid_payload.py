@@ -63,7 +63,8 @@ async def test_refused_payload_still_notifies_the_crisis_service_and_alerts(
         # The operator is alerted at once: a log line and a metric, per destination.
         alerts = [e for e in logs if e["event"] == "delivery.payload_refused"]
         assert {a["destination"] for a in alerts} == {"inbox", "crisis-desk"}
-        assert all(a["log_level"] == "error" and a["alert"] == "operator" for a in alerts)
+        assert all(a["log_level"] == "error" and a["outcome"] == "operator-alerted" for a in alerts)
+        assert {a["reason_code"] for a in alerts} == {"thin-notification", "dead-lettered"}
         text = (await h.client.get("/metrics")).text
         thin = '{action="thin-notification",destination="crisis-desk"} 1.0'
         assert f"gateway_payloads_refused_total{thin}" in text
