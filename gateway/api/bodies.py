@@ -126,38 +126,55 @@ async def read_json(request: Request, limit: int) -> Any:
         raise MalformedRequest("The body is not valid JSON.") from None
 
 
-class _Duplicate(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
+class _Object(dict[str, Any]):
+    """A parsed JSON object that remembers where its first repeated key is."""
+
+    duplicate: str | None = None
 
 
-def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    seen: dict[str, Any] = {}
+def _where(value: Any) -> str | None:
+    if isinstance(value, _Object):
+        return value.duplicate
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            inner = _where(item)
+            if inner is not None:
+                return f"[{index}]" + ("" if inner.startswith("[") else ".") + inner
+    return None
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> _Object:
+    """Called innermost first, so each object learns its children's repeated keys too."""
+    out = _Object()
     for key, value in pairs:
-        if key in seen:
-            raise _Duplicate(key)
-        seen[key] = value
-    return seen
+        if out.duplicate is None:
+            if key in out:
+                out.duplicate = key
+            else:
+                inner = _where(value)
+                if inner is not None:
+                    out.duplicate = key + ("" if inner.startswith("[") else ".") + inner
+        out[key] = value
+    return out
 
 
 def duplicate_key(body: bytes) -> str | None:
-    """The first key that appears twice in one JSON object of ``body``, if any.
+    """Where the first key repeated in one JSON object of ``body`` is (``risk.level``).
 
     A body that is not JSON has none here: the parser that reads it says what is wrong.
     """
     try:
-        json.loads(body, object_pairs_hook=_pairs)
-    except _Duplicate as found:
-        return found.key
+        parsed = json.loads(body, object_pairs_hook=_pairs)
     except (ValueError, RecursionError):
         return None
-    return None
+    return _where(parsed)
 
 
 def refuse_duplicate_keys(body: bytes) -> None:
-    key = duplicate_key(body)
-    if key is not None:
+    where = duplicate_key(body)
+    if where is not None:
+        key = where.rsplit(".", 1)[-1]
         raise MalformedRequest(
-            f"The JSON key {key!r} appears twice in one object.",
-            issues=[Issue(f"duplicate key {key!r}", expression=key, code="structure")],
+            f"The JSON key {key!r} appears twice in one object ({where}).",
+            issues=[Issue(f"{where}: duplicate key {key!r}", expression=where, code="structure")],
         )
