@@ -145,7 +145,10 @@ def main() -> None:
         try:
             base = f"http://127.0.0.1:{port}"
             wait_ready(f"{base}/healthz")
-            headers = {"Authorization": f"Bearer {token(base, key)}"}
+            headers = {
+                "Authorization": f"Bearer {token(base, key)}",
+                "Content-Type": "application/json",
+            }
             asyncio.run(
                 run_load(
                     "127.0.0.1",

@@ -18,7 +18,9 @@ is the service requested):
 The identifier systems are the directory's own collection URLs, so the same
 service found through two directories is not confused. The delivery then goes
 through the configured channel, any ``Connector`` (signed webhook, FHIR
-endpoint or the built-in inbox), with ``summary["recipient"]`` naming the choice.
+endpoint or the built-in inbox), with ``summary["recipient"]`` naming the choice and
+``summary["service"]`` the HSDS ``service_id``/``service_name`` and organisation (which
+a webhook notification carries; the receipt keeps them as ``hsds:*`` remote ids).
 No active service found, or no postal code to search by, is a
 ``PermanentDeliveryError`` with a plain reason: a person has to find a place.
 """
@@ -66,6 +68,17 @@ def recipient_references(service: Service, directory_url: str) -> dict[str, dict
     return {"owner": owner, "performer": performer}
 
 
+def service_named(service: Service) -> dict[str, str]:
+    """The HSDS service and organisation a referral goes to, as the notification names
+    them (CONTRACT.md v1.1: ``service_id``, ``service_name``, and the organisation)."""
+    named = {"service_id": service.id, "service_name": service.name}
+    if service.organization_id is not None:
+        named["organization_id"] = service.organization_id
+    if service.organization is not None:
+        named["organization_name"] = service.organization.name
+    return named
+
+
 def addressed_to(bundle: dict[str, Any], service: Service, directory_url: str) -> dict[str, Any]:
     """A copy of ``bundle`` whose Task and ServiceRequest name ``service`` as recipient."""
     references = recipient_references(service, directory_url)
@@ -100,15 +113,19 @@ class CommunityConnector(Connector):
     async def deliver(self, delivery: Delivery) -> Receipt:
         service = await self._find_service(delivery)
         references = recipient_references(service, self._hsds.base_url)
+        sent_to = service_named(service)
         routed = replace(
             delivery,
             bundle=addressed_to(delivery.bundle, service, self._hsds.base_url),
-            summary={**delivery.summary, "recipient": references["owner"]},
+            summary={**delivery.summary, "recipient": references["owner"], "service": sent_to},
         )
         receipt = await self._channel.deliver(routed)
         remote_ids = {**receipt.remote_ids, "hsds:service": service.id}
+        remote_ids["hsds:service_name"] = service.name
         if service.organization_id is not None:
             remote_ids["hsds:organization"] = service.organization_id
+        if "organization_name" in sent_to:
+            remote_ids["hsds:organization_name"] = sent_to["organization_name"]
         owner = references["owner"]["display"]
         detail = f"sent to {owner} ({service.name})"
         if receipt.detail:

@@ -181,12 +181,15 @@ REFERRAL_EVENT = "referral.created"
 
 
 def referral_notification(delivery: Delivery, *, event_type: str, now: float) -> dict[str, Any]:
-    """A thin referral notification: ids, urgency, recipient and links; no clinical content."""
+    """A thin referral notification: ids, urgency, recipient (and for a community service
+    the HSDS service it was sent to) and links its recipient can follow with its own
+    token; no clinical content."""
     summary = delivery.summary
     data = {
         "referral_id": delivery.referral_id,
         "urgency": summary.get("urgency"),
         "recipient": summary.get("recipient"),
+        "service": summary.get("service"),
         "links": dict(summary.get("links", {})),
     }
     return {

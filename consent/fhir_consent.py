@@ -85,8 +85,8 @@ def submission_problems(consent: dict[str, Any]) -> list[Problem]:
     """Problems with the contract's inline ``consent`` object (expressions under ``consent``)."""
     problems: list[Problem] = []
     share_with = consent.get("share_with")
-    if not isinstance(share_with, list) or not share_with:
-        problems.append(Problem("consent.share_with", "must list at least one recipient"))
+    if not isinstance(share_with, list):
+        problems.append(Problem("consent.share_with", "must list the recipients (may be empty)"))
     else:
         for index, category in enumerate(share_with):
             if category not in RECIPIENT_CATEGORIES:

@@ -49,6 +49,7 @@ from gateway.crisis.watcher import CrisisWatcher
 from gateway.delivery.inbox import StoreInboxPublisher
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.worker import DeliveryWorker, WorkerTuning
+from gateway.destination_members import DestinationMembers, MembershipRefresh
 from gateway.destinations.factories import (
     ConnectorKit,
     build_connector,
@@ -355,6 +356,8 @@ def build_gateway(
         signing_seed=signing_key,
     )
     gateway.services.worker_running = gateway.worker_running
+    worker.metrics = gateway.services.metrics
+    worker.outcomes.metrics = gateway.services.metrics
     runner = build_loop_runner(
         gateway,
         retry_policy or RetryPolicy(),
@@ -452,6 +455,9 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.state.client_registered = client_registered
     install_error_handlers(app)
     app.add_middleware(ConcurrencyLimit, limit=gateway.settings.max_concurrent_requests)
+    app.add_middleware(
+        MembershipRefresh, members=DestinationMembers(gateway.config), engine=gateway.engine
+    )
     app.add_middleware(JsonOnly)
     shed = gateway.services.metrics.intake_shed
     app.add_middleware(

@@ -9,6 +9,7 @@ the OAuth 2.0 error body (RFC 6749 §5.2) instead. Never a stack trace.
     ├── InvalidInput (422, invalid)          a field is wrong; ``issues`` name each field
     ├── MalformedRequest (400, structure)    not JSON, wrong content type
     ├── PayloadTooLarge (413, too-long)
+    ├── UnsupportedMediaType (415, not-supported)  not JSON, or an encoding other than gzip
     ├── AuthenticationRequired (401, login)  missing, malformed, expired or foreign token
     ├── InsufficientScope (403, forbidden)   token lacks the scope the route needs
     ├── Forbidden (403, forbidden)           e.g. consent covers no destination
@@ -60,6 +61,11 @@ class MalformedRequest(GatewayError):
 class PayloadTooLarge(GatewayError):
     status_code = 413
     issue_code = "too-long"
+
+
+class UnsupportedMediaType(GatewayError):
+    status_code = 415
+    issue_code = "not-supported"
 
 
 class AuthenticationRequired(GatewayError):

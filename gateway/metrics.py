@@ -30,6 +30,12 @@ class Metrics:
             ["destination", "outcome"],
             registry=self.registry,
         )
+        self.payloads_refused = Counter(
+            "gateway_payloads_refused_total",
+            "Delivery payloads the FHIR check refused, by destination and what was done instead",
+            ["destination", "action"],
+            registry=self.registry,
+        )
         self.intake_seconds = Histogram(
             "gateway_intake_seconds",
             "Time to accept a triage result",

@@ -3,7 +3,8 @@
 Every matching rule adds its destinations; a rule without ``when`` is a fallback
 used only when no earlier rule matched. Safety rules that configuration cannot
 switch off: imminent risk, a positive PHQ-9 item 9 or a positive C-SSRS ideation
-answer always add the crisis route.
+answer, or a safety signal the app reports (``mappings/signals.yaml``) always add the
+crisis route.
 """
 
 from __future__ import annotations
@@ -20,6 +21,9 @@ class RoutingFacts:
     urgency: str
     severities: frozenset[str] = frozenset()
     safety_signal: bool = False
+    """An answer shows a safety signal, or the app reported one (``mappings/signals.yaml``)."""
+    reported_safety_signals: tuple[str, ...] = ()
+    """The app's reported safety signals, when no answer shows one (for the reason's words)."""
     state: str | None = None
     postal_code: str | None = None
     language: str | None = None
@@ -106,6 +110,11 @@ def _join(reasons: list[str]) -> str:
 def safety_reason(facts: RoutingFacts) -> str | None:
     if facts.risk_level == "imminent":
         return "The risk level is imminent, so a crisis service is always told."
+    if facts.reported_safety_signals:
+        return (
+            f"The app reported the safety signal {facts.reported_safety_signals[0]} "
+            "(a sign of possible harm to self or others), so a crisis service is always told."
+        )
     if facts.safety_signal:
         return "An answer shows thoughts of self-harm, so a crisis service is always told."
     return None

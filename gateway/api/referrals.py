@@ -1,4 +1,6 @@
-"""``GET /referrals/{id}``: only the submitting client, or an operator, may look."""
+"""``GET /referrals/{id}``: the submitting client or an operator sees it all; a client
+acting for a destination it was delivered to sees its minimised view
+(``gateway.recipient_view``)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
 from gateway.errors import NotFound
 from gateway.json import ORJSONResponse
+from gateway.recipient_view import load_recipient_view
 from gateway.referral_view import load_referral
 from gateway.services import Services
 
@@ -27,6 +30,10 @@ async def get_referral(
         view = await load_referral(
             conn, referral_id, client_id=None if principal.is_operator else principal.client_id
         )
+        if view is None:  # a recipient sees what its consent category may see
+            view = await load_recipient_view(
+                conn, services.config, referral_id, principal.client_id, now=services.clock()
+            )
     if view is None:
         raise NotFound(f"No referral {referral_id} for this client.")
     return view

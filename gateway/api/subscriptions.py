@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Request, Response
 
-from gateway.api.bodies import read_limited
+from gateway.api.bodies import read_json_bytes
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import Principal
 from gateway.auth.dependencies import Authenticator
@@ -46,7 +46,7 @@ async def create(
     services: Annotated[Services, Depends(get_services)],
     principal: Annotated[Principal, Depends(_create)],
 ) -> FhirJSONResponse:
-    body = await read_limited(request, services.settings.max_body_bytes)
+    body = await read_json_bytes(request, services.settings.max_body_bytes, typed=False)
     try:
         resource: Any = orjson.loads(body)
     except orjson.JSONDecodeError:

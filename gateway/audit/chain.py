@@ -8,7 +8,14 @@ hash can never be passed off as a chain hash:
     chain_hash(prev, leaf)  = SHA-256(0x01 || prev || leaf)
     prev of the first entry = 32 zero bytes;  seq starts at 1
 
-``canonical(entry)`` is the entry serialised by orjson with sorted keys. The head
+``canonical(entry)`` is the entry serialised by orjson with sorted keys. The columns
+stored beside an entry to find it (``event_type``, ``referral_id``, ``patient_id``,
+``recorded_at``: what the accounting of disclosures reads) are hashed with it, so an
+edit to any of them is an edit the chain shows:
+
+    leaf_hash(entry, index) = SHA-256(0x00 || canonical({"entry": entry, "index": index}))
+
+(with no index, the leaf is ``canonical(entry)`` alone, as before). The head
 (last ``seq`` and chain hash) can be exported and kept outside the database; a chain
 that is shorter than an exported head, or whose hash at the head's ``seq`` differs,
 was truncated or rewritten.
@@ -18,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -43,6 +50,8 @@ class StoredEntry:
     entry: dict[str, Any]
     leaf_hash: bytes
     chain_hash: bytes
+    index: dict[str, Any] = field(default_factory=dict)
+    """The index columns stored beside the entry, as hashed (see the module docstring)."""
 
 
 @dataclass(frozen=True)
@@ -80,6 +89,11 @@ def canonical(entry: dict[str, Any]) -> bytes:
     return orjson.dumps(entry, option=orjson.OPT_SORT_KEYS)
 
 
+def leaf_bytes(entry: dict[str, Any], index: dict[str, Any] | None = None) -> bytes:
+    """What the leaf hash covers: the entry, and the index columns stored beside it."""
+    return canonical({"entry": entry, "index": index}) if index else canonical(entry)
+
+
 def leaf_hash(entry_bytes: bytes) -> bytes:
     return hashlib.sha256(LEAF_PREFIX + entry_bytes).digest()
 
@@ -88,11 +102,13 @@ def chain_hash(prev: bytes, leaf: bytes) -> bytes:
     return hashlib.sha256(NODE_PREFIX + prev + leaf).digest()
 
 
-def append(prev_head: Head | None, entry: dict[str, Any]) -> ChainLink:
-    """The link for ``entry`` following ``prev_head`` (``None`` for the first entry)."""
+def append(
+    prev_head: Head | None, entry: dict[str, Any], index: dict[str, Any] | None = None
+) -> ChainLink:
+    """The link for ``entry`` (with its ``index`` columns) following ``prev_head``."""
     seq = prev_head.seq + 1 if prev_head else 1
     prev = prev_head.chain_hash if prev_head else GENESIS
-    leaf = leaf_hash(canonical(entry))
+    leaf = leaf_hash(leaf_bytes(entry, index))
     return ChainLink(seq=seq, leaf_hash=leaf, chain_hash=chain_hash(prev, leaf))
 
 
@@ -110,9 +126,13 @@ def verify(entries: Iterable[StoredEntry], expected_head: Head | None = None) ->
     for stored in entries:
         if stored.seq != expected_seq:
             return _bad(expected_seq, _seq_problem(stored.seq, expected_seq), head)
-        leaf = leaf_hash(canonical(stored.entry))
+        leaf = leaf_hash(leaf_bytes(stored.entry, stored.index))
         if leaf != stored.leaf_hash:
-            return _bad(stored.seq, f"entry {stored.seq} was edited (leaf hash differs)", head)
+            problem = (
+                f"entry {stored.seq} was edited: its content or an index column "
+                f"({', '.join(sorted(stored.index)) or 'none'}) differs from what was hashed"
+            )
+            return _bad(stored.seq, problem, head)
         link = chain_hash(prev, leaf)
         if link != stored.chain_hash:
             problem = f"entry {stored.seq} does not follow entry {stored.seq - 1} (chain differs)"

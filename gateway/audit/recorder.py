@@ -64,7 +64,9 @@ async def append_entries(
     head = chain.Head(head_row.seq, bytes.fromhex(head_row.chain_hash)) if head_row else None
     rows = []
     for item in pending:
-        link = chain.append(head, item.entry)
+        link = chain.append(
+            head, item.entry, index_columns(item.event_type, item.referral_id, item.patient_id, now)
+        )
         head = chain.Head(link.seq, link.chain_hash)
         rows.append(
             {
@@ -104,6 +106,18 @@ async def append_entry(
     )
 
 
+def index_columns(
+    event_type: str, referral_id: str | None, patient_id: str | None, recorded_at: datetime
+) -> dict[str, Any]:
+    """The ``audit_log`` columns hashed with an entry, so none can be edited unseen."""
+    return {
+        "event_type": event_type,
+        "referral_id": referral_id,
+        "patient_id": patient_id,
+        "recorded_at": fhir_instant(recorded_at),
+    }
+
+
 async def stored_entries(conn: AsyncConnection) -> Iterator[chain.StoredEntry]:
     rows = await conn.execute(select(audit_log).order_by(audit_log.c.seq))
     return (
@@ -112,6 +126,7 @@ async def stored_entries(conn: AsyncConnection) -> Iterator[chain.StoredEntry]:
             entry=orjson.loads(row.entry),
             leaf_hash=bytes.fromhex(row.leaf_hash),
             chain_hash=bytes.fromhex(row.chain_hash),
+            index=index_columns(row.event_type, row.referral_id, row.patient_id, row.recorded_at),
         )
         for row in rows.all()
     )

@@ -26,6 +26,7 @@ from gateway.delivery.referral_status import refresh_after_delivery
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.status import AttemptOutcome, DeliveryStatus
 from gateway.logging import get_logger
+from gateway.metrics import Metrics
 
 log = get_logger("gateway.delivery")
 WITHHELD_TASK_REASON = "Consent no longer allows sending it."
@@ -47,6 +48,8 @@ class DeliveryOutcomes:
         self.clock = clock
         self.audit = audit
         self.policy = policy
+        self.metrics: Metrics | None = None
+        """Set by the composition root; counts attempts (``gateway_delivery_attempts_total``)."""
 
     async def abandon(self, conn: AsyncConnection, row: Any, now: datetime) -> None:
         """Dead-letter a delivery whose lease ran out ``max_attempts`` times unanswered."""
@@ -249,3 +252,5 @@ class DeliveryOutcomes:
             finished_at=now,
             status_code=status_code,
         )
+        if self.metrics is not None:
+            self.metrics.delivery_outcomes.labels(claim.destination, str(outcome)).inc()

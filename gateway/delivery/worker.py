@@ -31,13 +31,13 @@ from connectors.base import (
     Connector,
     Delivery,
     DeliveryError,
-    PermanentDeliveryError,
     Receipt,
     TransientDeliveryError,
 )
 from gateway.audit.recorder import AuditRecorder
 from gateway.config import GatewayConfig
 from gateway.context import Clock
+from gateway.crisis.invalid_payload import check_payload
 from gateway.delivery.circuit import CircuitBreaker
 from gateway.delivery.claim import Claim, claim_for
 from gateway.delivery.consent_recheck import recheck_consent
@@ -45,13 +45,15 @@ from gateway.delivery.lease import LeasedQueue
 from gateway.delivery.outcomes import DeliveryOutcomes
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.status import DeliveryStatus
+from gateway.destinations.registry import consent_category
 from gateway.fhir_task import with_destination_task
 from gateway.intake.service import LANE_CRISIS
 from gateway.logging import get_logger
+from gateway.metrics import Metrics
+from gateway.recipient_view import recipient_links
 from gateway.settings import Settings
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, delivery_attempts
-from mappings.validation import validate_bundle
 
 log = get_logger("gateway.delivery.worker")
 CANCELLED_BEFORE_SENDING = frozenset({"cancelled", "entered-in-error"})
@@ -80,6 +82,9 @@ class WorkerTuning:
 
 
 class DeliveryWorker:
+    metrics: Metrics | None = None
+    """Set by the composition root; counts attempts and refused payloads."""
+
     def __init__(
         self,
         engine: AsyncEngine,
@@ -242,12 +247,18 @@ class DeliveryWorker:
         if task is not None:
             outbound = with_destination_task(outbound, task.body)
         if claim.attempts == 1:
-            problems = validate_bundle(outbound)
-            if problems:
-                await self.outcomes.finish(
-                    claim, started, PermanentDeliveryError("not valid FHIR: " + problems[0])
-                )
+            checked = check_payload(
+                outbound,
+                category=consent_category(destination),
+                destination=claim.destination,
+                referral_id=claim.referral_id,
+                delivery_id=claim.delivery_id,
+                metrics=self.metrics,
+            )
+            if checked.refused is not None:
+                await self.outcomes.finish(claim, started, checked.refused)
                 return
+            outbound = checked.bundle
         delivery = Delivery(
             delivery_id=claim.delivery_id,
             referral_id=claim.referral_id,
@@ -283,7 +294,7 @@ class DeliveryWorker:
             "risk_level": claim.risk_level,
             "urgency": claim.urgency,
             "accepted_at": claim.accepted_at,
-            "links": {"referral": f"{self.public_url}/referrals/{claim.referral_id}"},
+            "links": recipient_links(self.public_url, claim.referral_id, claim.task_id),
         }
 
 

@@ -4,6 +4,11 @@ Plain pydantic rather than FHIR models on the request path: validating the
 contract this way is ~20x cheaper than building fhir.resources models. Unknown
 fields are refused (data minimisation: the gateway does not take what it does
 not need), and every error names its field.
+
+Every field that becomes a FHIR primitive is held to that primitive's R4 rule
+(``mappings.fhir_primitives``) and to the text rules of ``gateway.intake.text``
+(NFC, no control or bidirectional characters, not invisible-only), so what intake
+accepts is what the worker's R4B check and an EHR's R4 validator accept.
 """
 
 from __future__ import annotations
@@ -12,23 +17,45 @@ from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Discriminator,
     Field,
     StrictBool,
     StrictInt,
     StringConstraints,
+    Tag,
 )
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-FreeText = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+from gateway.intake.signals import Signal
+from gateway.intake.text import calendar_date, fhir_format, text_rule
+
+_STRING, _URI = AfterValidator(text_rule("string")), AfterValidator(text_rule("uri"))
+Text = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), _STRING
+]
+ShortText = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), _STRING
+]
+Uri = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), _URI]
+FreeText = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=4000),
+    AfterValidator(text_rule("markdown", free_text=True)),
+]
 Code = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 
 FhirDate = Annotated[
-    str,
-    StringConstraints(pattern=r"^[0-9]{4}(-(0[1-9]|1[0-2])(-(0[1-9]|[12][0-9]|3[01]))?)?$"),
+    str, BeforeValidator(fhir_format("date", "a FHIR date: YYYY, YYYY-MM or a real YYYY-MM-DD"))
 ]
+Instant = Annotated[
+    AwareDatetime,
+    BeforeValidator(fhir_format("instant", "a date-time with seconds and a time zone")),
+]
+CalendarDate = Annotated[date, BeforeValidator(calendar_date)]
 
 RiskLevel = Literal["none", "low", "moderate", "high", "imminent"]
 Pathway = Literal["crisis", "clinical", "community", "self-care"]
@@ -42,8 +69,8 @@ class _Model(BaseModel):
 
 
 class Identifier(_Model):
-    system: Annotated[str, StringConstraints(min_length=1, max_length=500)]
-    value: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    system: Uri
+    value: Text
 
 
 class HumanName(_Model):
@@ -58,9 +85,9 @@ class ContactPoint(_Model):
 
 
 class Address(_Model):
-    postal_code: Annotated[str, StringConstraints(min_length=1, max_length=20)] | None = None
-    state: Annotated[str, StringConstraints(min_length=1, max_length=50)] | None = None
-    country: Annotated[str, StringConstraints(min_length=2, max_length=50)] | None = None
+    postal_code: Annotated[ShortText, StringConstraints(max_length=20)] | None = None
+    state: ShortText | None = None
+    country: Annotated[ShortText, StringConstraints(min_length=2)] | None = None
 
 
 class Patient(_Model):
@@ -79,7 +106,7 @@ class Patient(_Model):
 class Assessment(_Model):
     instrument: Code
     answers: list[StrictInt | StrictBool | None] = Field(max_length=50)
-    completed_at: AwareDatetime | None = None
+    completed_at: Instant | None = None
     total: int | None = None
     """Optional; when given it must equal the total the gateway computes."""
 
@@ -88,7 +115,8 @@ class Risk(_Model):
     level: RiskLevel
     confidence: float | None = Field(default=None, ge=0, le=1)
     rationale: FreeText | None = None
-    signals: list[Code] = Field(default_factory=list, max_length=20)
+    signals: list[Signal] = Field(default_factory=list, max_length=20)
+    """A closed vocabulary (``gateway.intake.signals``, docs/safety-signals.md)."""
 
 
 class TriageModel(_Model):
@@ -103,22 +131,37 @@ class ReferralRequest(_Model):
 
 
 class InlineConsent(_Model):
-    share_with: list[ShareCategory] = Field(min_length=1, max_length=3)
+    share_with: list[ShareCategory] = Field(max_length=3)
+    """Empty is a valid consent that permits no one (CONTRACT.md v1.1)."""
     purposes: list[PurposeOfUse] = Field(min_length=1, max_length=7)
-    expires: date | None = None
-    accepted_text_version: Text
+    expires: CalendarDate | None = None
+    accepted_text_version: Annotated[Uri, StringConstraints(max_length=200)]
+    """Becomes part of ``Consent.sourceAttachment.url`` (a FHIR ``url``: no whitespace)."""
 
 
 class ConsentReference(_Model):
     consent_ref: Annotated[str, StringConstraints(pattern=r"^Consent/[A-Za-z0-9\-.]{1,64}$")]
 
 
+def _consent_kind(value: object) -> str:
+    """Which consent form the app sent, so errors speak of that form only."""
+    if isinstance(value, dict) and "consent_ref" in value:
+        return "reference"
+    if isinstance(value, ConsentReference):
+        return "reference"
+    return "inline"
+
+
 class TriageSubmission(_Model):
-    triage_id: Annotated[str, StringConstraints(min_length=1, max_length=128)]
-    submitted_at: AwareDatetime
+    triage_id: Annotated[Text, StringConstraints(max_length=128)]
+    submitted_at: Instant
     patient: Patient
     assessments: list[Assessment] = Field(default_factory=list, max_length=10)
     risk: Risk
-    model: TriageModel | None = None
+    model: TriageModel
+    """Required: which model judged the risk is part of every explained referral."""
     request: ReferralRequest
-    consent: InlineConsent | ConsentReference
+    consent: Annotated[
+        Annotated[InlineConsent, Tag("inline")] | Annotated[ConsentReference, Tag("reference")],
+        Discriminator(_consent_kind),
+    ]

@@ -17,7 +17,10 @@ from gateway.errors import InvalidInput, Issue, MalformedRequest
 from gateway.intake.schema import InlineConsent, TriageSubmission
 from mappings.instruments import get_instrument
 
-_UNION_TAGS = {"int", "bool", "none", "str", "float", "InlineConsent", "ConsentReference"}
+_UNION_TAGS = {
+    "int", "bool", "none", "str", "float", "InlineConsent", "ConsentReference", "inline",
+    "reference",
+}  # fmt: skip
 
 
 def expression(loc: Sequence[int | str]) -> str:

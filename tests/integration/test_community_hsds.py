@@ -84,6 +84,7 @@ async def test_community_referral_goes_to_a_directory_service(
     body = triage()
     body["request"]["pathway"] = "community"
     body["assessments"][0]["answers"][8] = 0
+    body["risk"]["signals"] = []  # nor does the app report one (CONTRACT v1.1 safety signals)
     async with running_gateway(tmp_path, config=config) as h:
         accepted = await h.submit(body)
         assert accepted.status_code == 202, accepted.text

@@ -76,7 +76,15 @@ async def test_searches_near_the_person_and_addresses_the_chosen_organisation() 
     assert receipt.remote_ids == {
         "Task": "task-ref-1",
         "hsds:service": PEER_SERVICE,
+        "hsds:service_name": "Peer Support Line",
         "hsds:organization": "9a1f0c3e-2b4d-4e6f-8a7b-0000000000a2",
+        "hsds:organization_name": "Portland Peer Network",
+    }
+    assert sent.summary["service"] == {
+        "service_id": PEER_SERVICE,
+        "service_name": "Peer Support Line",
+        "organization_id": "9a1f0c3e-2b4d-4e6f-8a7b-0000000000a2",
+        "organization_name": "Portland Peer Network",
     }
     assert receipt.detail.startswith("sent to Portland Peer Network (Peer Support Line)")
 

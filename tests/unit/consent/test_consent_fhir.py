@@ -76,7 +76,7 @@ def test_no_expiry_leaves_the_period_open() -> None:
 @pytest.mark.parametrize(
     ("change", "expression"),
     [
-        ({"share_with": []}, "consent.share_with"),
+        ({"share_with": "ehr"}, "consent.share_with"),
         ({"share_with": ["ehr", "marketing"]}, "consent.share_with[1]"),
         ({"purposes": "TREAT"}, "consent.purposes"),
         ({"purposes": ["TREAT", "SELL"]}, "consent.purposes[1]"),
@@ -90,6 +90,15 @@ def test_bad_inline_consent_names_the_field(change: dict[str, Any], expression: 
     assert [p.expression for p in submission_problems(inline)] == [expression]
     with pytest.raises(ValueError, match=expression.replace("[", r"\[")):
         make(inline)
+
+
+def test_an_empty_share_with_is_a_deny_all_consent() -> None:
+    """CONTRACT.md v1.1: ``share_with: []`` is a valid consent that permits no one."""
+    inline = {**INLINE, "share_with": []}
+    assert submission_problems(inline) == []
+    provision = make(inline)["provision"]
+    assert provision["type"] == "deny"
+    assert provision.get("provision", []) == []
 
 
 def test_a_generated_consent_parses_back() -> None:
