@@ -54,6 +54,7 @@ def sent_to(
             facts(postal_code="94010"),
         ),
         ({"postal_code_prefix": ["941"]}, facts(postal_code="94110"), facts(postal_code=None)),
+        ({"postal_code_prefix": ["X"]}, facts(postal_code="X0A 0H0"), facts(postal_code=None)),
         ({"language": ["es"]}, facts(language="es-MX"), facts(language="en-US")),
         ({"language": ["es-MX"]}, facts(language="es"), facts(language="en")),
         ({"language": ["ES-mx"]}, facts(language="es-US"), facts(language=None)),
@@ -90,6 +91,17 @@ def test_a_rule_that_does_not_match_does_not_stop_the_later_ones() -> None:
     decision = route(facts(urgency="urgent"), rules, [])
     assert [r.destination for r in decision.routes] == ["urgent-care"]
     assert decision.matched_rules == ("urgent",)
+
+
+def test_a_fallback_after_a_match_is_skipped_and_later_rules_still_apply() -> None:
+    rules = [
+        rule("clinical", ["ehr"], pathway=["clinical"]),
+        rule("fallback", ["inbox"]),
+        rule("urgent", ["urgent-care"], urgency=["urgent"]),
+    ]
+    decision = route(facts(pathway="clinical", urgency="urgent"), rules, [])
+    assert decision.matched_rules == ("clinical", "urgent")
+    assert [r.destination for r in decision.routes] == ["ehr", "urgent-care"]
 
 
 def test_a_fallback_before_other_rules_applies_only_when_nothing_matched_yet() -> None:
@@ -221,6 +233,19 @@ def test_a_yes_signal_rule_does_not_say_no_answer_shows_it() -> None:
     assert "no answer" not in sent.reason
 
 
+def test_a_reason_with_one_condition_has_no_dangling_and() -> None:
+    [sent] = route(facts(pathway="clinical"), [rule("c", ["ehr"], pathway=["clinical"])], []).routes
+    assert " and " not in sent.reason
+    assert "because the app asked" in sent.reason
+
+
+def test_a_reason_with_two_conditions_names_both() -> None:
+    given = facts(pathway="clinical", urgency="urgent")
+    two = rule("two", ["ehr"], pathway=["clinical"], urgency=["urgent"])
+    [sent] = route(given, [two], []).routes
+    assert "clinical pathway and the urgency is urgent" in sent.reason
+
+
 def test_a_reason_joins_every_condition_that_held() -> None:
     when = {"pathway": ["clinical"], "urgency": ["urgent"], "risk_level": ["moderate"]}
     given = facts(pathway="clinical", urgency="urgent", risk_level="moderate")
@@ -242,13 +267,29 @@ def test_the_fallback_reason_says_no_other_rule_matched() -> None:
     assert sent.rules == ("fallback",)
 
 
-def test_the_same_reason_is_not_repeated() -> None:
+def test_a_destination_two_rules_chose_gives_both_reasons_in_order_once_each() -> None:
     rules = [rule("a", ["ehr"]), rule("b", ["ehr"], pathway=["self-care"])]
     [ehr] = route(facts(), rules, []).routes
+    [alone_a] = route(facts(), rules[:1], []).routes
+    [alone_b] = route(facts(), rules[1:], []).routes
+    assert ehr.reason == f"{alone_a.reason} {alone_b.reason}"
     assert ehr.reason.count("default place") == 1
-    assert ehr.reason.count("'b'") == 1
-    assert ehr.reason.index("default place") < ehr.reason.index("'b'")
-    assert " " in ehr.reason.split(".")[1]
+    same_twice = [rule("a", ["ehr"]), rule("a", ["ehr"], pathway=["self-care"])]
+    assert route(facts(), same_twice, []).routes[0].rules == ("a", "a")
+
+
+def test_a_safety_reason_is_a_sentence_of_its_own() -> None:
+    for given in (facts(risk_level="imminent"), facts(safety_signal=True)):
+        reason = safety_reason(given)
+        assert reason is not None
+        assert reason[0].isupper() and reason.endswith(".")
+        [crisis] = route(given, [], ["crisis"]).routes
+        assert crisis.reason == reason and crisis.rules == ("safety",)
+
+
+def test_the_fallback_reason_is_a_sentence_of_its_own() -> None:
+    [sent] = route(facts(), [rule("fallback", ["inbox"])], []).routes
+    assert sent.reason[0].isupper() and sent.reason.endswith(".")
 
 
 def test_a_decision_serialises_every_route() -> None:
