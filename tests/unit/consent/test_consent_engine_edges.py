@@ -407,3 +407,40 @@ def test_decisions_are_values() -> None:
     assert decide([], request(), NOW) == Decision(
         permit=False, reason=decide([], request(), NOW).reason, purpose="TREAT"
     )
+
+
+def test_a_withheld_class_reason_still_says_who_may_receive_the_rest() -> None:
+    only_patient = permit(**{"class": [{"code": "Patient"}]})
+    req = request(classes=("RiskAssessment", "Patient", "Observation"))
+    reason = decide([consent(only_patient, consent_id="c-9")], req, NOW).reason
+    assert "c-9" in reason and "care team" in reason
+    assert "Observation, RiskAssessment" in reason
+
+
+def test_periods_count_when_classes_are_decided_one_by_one() -> None:
+    expired_class_limit = deny(period={"end": "2026-11-01"}, **{"class": [{"code": "Observation"}]})
+    req = request(classes=("Observation", "Patient"))
+    decision = decide([consent(permit(), expired_class_limit)], req, NOW)
+    assert decision.permit and decision.obligations == ()
+    current_class_limit = deny(period={"end": "2027-01-01"}, **{"class": [{"code": "Observation"}]})
+    decision = decide([consent(permit(), current_class_limit)], req, NOW)
+    assert decision.obligations == (WithholdResources(("Observation",)),)
+
+
+def test_periods_count_deep_in_the_tree() -> None:
+    nested = permit(provision=[permit(provision=[deny(period={"start": "2026-11-20"})])])
+    decision = decide([consent(nested)], request(), NOW)
+    assert (decision.permit, decision.provision) == (
+        False, "provision.provision[0].provision[0].provision[0]"
+    )
+    not_yet = permit(provision=[permit(provision=[deny(period={"start": "2026-12-01"})])])
+    decision = decide([consent(not_yet)], request(), NOW)
+    assert (decision.permit, decision.provision) == (True, "provision.provision[0].provision[0]")
+
+
+def test_the_emergency_reason_says_it_is_recorded_and_reviewed() -> None:
+    reason = decide([], request(CRISIS, risk="imminent"), NOW).reason
+    assert reason.startswith("Emergency")
+    assert "imminent" in reason and "crisis service" in reason
+    assert "without consent" in reason
+    assert "recorded" in reason and "reviewed" in reason
