@@ -444,3 +444,17 @@ def test_the_emergency_reason_says_it_is_recorded_and_reviewed() -> None:
     assert "imminent" in reason and "crisis service" in reason
     assert "without consent" in reason
     assert "recorded" in reason and "reviewed" in reason
+
+
+def test_a_root_that_does_not_apply_does_not_cover_rather_than_says_no() -> None:
+    ehr_only_root = consent(base="permit", actor=[actor("ehr")])
+    decision = decide([ehr_only_root], request(COMMUNITY), NOW)
+    assert (decision.permit, decision.provision) == (False, "provision")
+    assert "does not cover" in decision.reason and "says no" not in decision.reason
+
+
+def test_a_class_limit_on_the_root_withholds_the_other_classes() -> None:
+    patients_only = consent(base="permit", **{"class": [{"code": "Patient"}]})
+    decision = decide([patients_only], request(classes=("Observation", "Patient")), NOW)
+    assert decision.permit
+    assert decision.obligations == (WithholdResources(("Observation",)),)

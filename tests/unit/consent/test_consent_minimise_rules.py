@@ -166,6 +166,17 @@ def test_only_selected_elements_and_their_selected_children_stay() -> None:
     assert next(iter(sent)) == "resourceType"
 
 
+def test_a_primitives_extension_goes_only_with_the_whole_primitive() -> None:
+    patient = {
+        "resourceType": "Patient",
+        "birthDate": "1990-04-02",
+        "_birthDate": {"extension": [{"url": "u", "valueString": "v"}]},
+    }
+    profile: Profile = {"Patient": {"birthDate": {"extension": True}}}
+    [sent] = resources_of(minimise(bundle(entry("urn:uuid:p", patient)), "x", [], profile=profile))
+    assert sent == {"resourceType": "Patient"}
+
+
 def test_a_resource_with_nothing_selected_still_goes_as_its_type() -> None:
     profile: Profile = {"Patient": {"telecom": True}}
     [sent] = resources_of(minimise(bundle(PATIENT), "x", [], profile=profile))
@@ -174,7 +185,13 @@ def test_a_resource_with_nothing_selected_still_goes_as_its_type() -> None:
 
 def test_a_whole_element_is_copied_not_shared() -> None:
     original = bundle(entry("urn:uuid:p", {"resourceType": "Patient", "name": [{"given": ["A"]}]}))
+    original["meta"] = {"tag": [{"code": "t"}]}
+    original["entry"][0]["request"] = {"method": "POST", "url": "x", "headers": ["h"]}
     out = minimise(original, "x", [], profile={"Patient": True})
+    out["meta"]["tag"].append({"code": "u"})
+    out["entry"][0]["request"]["headers"].append("i")
+    assert original["meta"] == {"tag": [{"code": "t"}]}
+    assert original["entry"][0]["request"]["headers"] == ["h"]
     out["entry"][0]["resource"]["name"][0]["given"].append("B")
     out["entry"][0]["request"]["url"] = "changed"
     assert original["entry"][0]["resource"]["name"] == [{"given": ["A"]}]

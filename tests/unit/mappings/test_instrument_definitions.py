@@ -270,13 +270,21 @@ def test_an_instrument_without_total_needs_no_bands() -> None:
 def test_answer_problems_name_the_instrument_and_the_allowed_range() -> None:
     phq2 = get_instrument("phq-2")
     [(_, wrong_type)] = phq2.check_answers(["1", 0])
-    assert "PHQ-2" in wrong_type and "0" in wrong_type and "3" in wrong_type
+    assert "PHQ-2" in wrong_type and "from 0 to 3" in wrong_type
     [(_, out_of_range)] = phq2.check_answers([0, 7])
     assert "PHQ-2" in out_of_range and "from 0 to 3" in out_of_range and "7" in out_of_range
     [(_, not_yes_no)] = get_instrument("c-ssrs-screener").check_answers([1] + [None] * 5)
     assert "C-SSRS" in not_yes_no
     [(index, not_list)] = phq2.check_answers(None)  # type: ignore[arg-type]
     assert index is None and "PHQ-2" in not_list and "list" in not_list
+
+
+def test_the_total_refuses_answers_naming_every_problem() -> None:
+    answers: list[object] = [0, 9, "x"]
+    problems = get_instrument("phq-2").check_answers(answers)
+    with pytest.raises(ValueError) as refused:
+        get_instrument("phq-2").total(answers)
+    assert str(refused.value).split("; ") == [message for _, message in problems]
 
 
 def test_too_few_answers_are_each_still_checked() -> None:
