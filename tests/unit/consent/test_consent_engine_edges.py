@@ -458,3 +458,23 @@ def test_a_class_limit_on_the_root_withholds_the_other_classes() -> None:
     decision = decide([patients_only], request(classes=("Observation", "Patient")), NOW)
     assert decision.permit
     assert decision.obligations == (WithholdResources(("Observation",)),)
+
+
+def assert_sentences(text: str) -> None:
+    """Plain sentences: each starts with a capital letter and the text ends with a full stop."""
+    assert text.endswith(".")
+    for sentence in text.split(". "):
+        assert sentence[:1].isupper(), sentence
+
+
+def test_every_reason_is_made_of_plain_sentences() -> None:
+    only_patient = permit(**{"class": [{"code": "Patient"}]})
+    for decision in (
+        decide([], request(), NOW),
+        decide([], request(CRISIS, risk="imminent"), NOW),
+        decide([consent(permit())], request(), NOW),
+        decide([consent(only_patient)], request(classes=("Patient", "Task")), NOW),
+        decide([consent(permit(), deny())], request(), NOW),
+        decide([consent(permit())], request(COMMUNITY), NOW),
+    ):
+        assert_sentences(decision.reason)
