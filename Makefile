@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit install openapi bench clean
+.PHONY: run test lint typecheck unit install openapi bench mutation clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,9 +34,16 @@ test: lint typecheck
 openapi: $(STAMP)
 	$(BIN)/python -m gateway.openapi_export > openapi/openapi.json
 
+# Mutation testing of the pure core (docs/testing.md): minutes, so not part of `make test`.
+# MUTATION_JOBS bounds the parallel test runs (the machine is shared).
+MUTATION_JOBS ?= 1
+mutation: $(STAMP)
+	$(BIN)/mutmut run --max-children $(MUTATION_JOBS)
+	$(BIN)/mutmut results --all true | $(BIN)/python tests/support/mutation_score.py
+
 bench: $(STAMP)
 	$(BIN)/python bench/intake_throughput.py
 	$(BIN)/python bench/overload.py
 
 clean:
-	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) var mutants .mypy_cache .ruff_cache .pytest_cache .hypothesis
