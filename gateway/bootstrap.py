@@ -65,6 +65,7 @@ from gateway.store import fhir_store
 from gateway.store.clients import DatabaseClientRegistry, DatabaseJtiStore, sync_config_clients
 from gateway.store.db import create_engine, migrate
 from gateway.tasks import destination_organization
+from gateway.trust.cards import card_url_for
 from gateway.worker import DeliveryWorker, WorkerTuning
 
 VERSION = "0.1.0"
@@ -82,6 +83,7 @@ SCOPES_SUPPORTED = (
     "system/Consent.u",
     "system/AuditEvent.rs",
     "system/Patient.d",
+    "system/RiskAssessment.c",
     "system/*.rs",
 )
 
@@ -357,7 +359,13 @@ def build_gateway(
         public_url=settings.public_url,
         tuning=WorkerTuning.from_settings(settings),
     )
-    intake = IntakeService(config, clock, new_id, audit)
+    intake = IntakeService(
+        config,
+        clock,
+        new_id,
+        audit,
+        model_card_url=card_url_for(config.models, settings.public_url),
+    )
     wake = asyncio.Event()
     gateway = Gateway(
         services=Services(
@@ -411,6 +419,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api import operations as operations_api
     from gateway.api import subscriptions as subscriptions_api
     from gateway.api import tasks as tasks_api
+    from gateway.api import trust as trust_api
     from gateway.api.errors import install_error_handlers
     from gateway.api.limits import ConcurrencyLimit
     from gateway.auth.router import build_auth_router
@@ -448,4 +457,5 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(fhir.router)
     app.include_router(health.router)
     app.include_router(operations_api.router)
+    app.include_router(trust_api.router)
     return app

@@ -13,6 +13,7 @@ from gateway.errors import NotFound
 from gateway.json import ORJSONResponse
 from gateway.referral_view import load_referral
 from gateway.services import Services
+from gateway.trust.view import trust_sections
 
 router = APIRouter(tags=["referrals"])
 
@@ -27,6 +28,8 @@ async def get_referral(
         view = await load_referral(
             conn, referral_id, client_id=None if principal.is_operator else principal.client_id
         )
+        if view is not None:  # the AI's part with its model card, and clinicians' reviews
+            view.update(await trust_sections(conn, services.config.models, referral_id, view))
     if view is None:
         raise NotFound(f"No referral {referral_id} for this client.")
     return view

@@ -7,6 +7,7 @@ plain data (``mappings.map_triage``) stored as the bytes the worker will send.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -129,12 +130,19 @@ class IntakeService:
     """Accepts triage results; many may be written in one transaction (see ``write``)."""
 
     def __init__(
-        self, config: GatewayConfig, clock: Clock, new_id: IdFactory, audit: AuditRecorder
+        self,
+        config: GatewayConfig,
+        clock: Clock,
+        new_id: IdFactory,
+        audit: AuditRecorder,
+        *,
+        model_card_url: Callable[[str, str], str | None] = lambda _name, _version: None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.new_id = new_id
         self.audit = audit
+        self.model_card_url = model_card_url
 
     def prepare(self, body: bytes, client_id: str) -> Prepared:
         """Everything that needs no database: validate, compute totals, map, route."""
@@ -151,7 +159,15 @@ class IntakeService:
             referral_id=referral_id,
             now=now,
             bundle=map_triage(
-                canonical, MappingContext(referral_id, client_id, received_at=fhir_instant(now))
+                canonical,
+                MappingContext(
+                    referral_id,
+                    client_id,
+                    received_at=fhir_instant(now),
+                    model_card_url=self.model_card_url(model.name, model.version)
+                    if (model := submission.model)
+                    else None,
+                ),
             ),
             decision=route(
                 routing_facts(submission),
