@@ -66,6 +66,7 @@ from gateway.store.clients import DatabaseClientRegistry, DatabaseJtiStore, sync
 from gateway.store.db import create_engine, migrate
 from gateway.tasks import destination_organization
 from gateway.trust.cards import card_url_for
+from gateway.trust.drift import DriftMonitor
 from gateway.worker import DeliveryWorker, WorkerTuning
 
 VERSION = "0.1.0"
@@ -102,6 +103,8 @@ class Gateway:
     _watcher_task: asyncio.Task[None] | None = None
     loop_runner: LoopRunner | None = None
     _loop_task: asyncio.Task[None] | None = None
+    drift_monitor: DriftMonitor | None = None
+    _drift_task: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -138,12 +141,20 @@ class Gateway:
             self._watcher_task = asyncio.create_task(self.crisis_watcher.run(stop))
         if self.loop_runner is not None:
             self._loop_task = asyncio.create_task(self.loop_runner.run(stop))
+        if self.drift_monitor is not None:
+            self._drift_task = asyncio.create_task(self.drift_monitor.run(stop))
 
     async def _worker_loop(self, stop: asyncio.Event) -> None:
         """Deliver what is due; woken at once by intake, else every poll interval."""
         await self.worker.run(stop, self.settings.worker_poll_seconds, wake=self._wake)
 
     async def close(self) -> None:
+        if self.drift_monitor is not None:
+            if self._drift_task is not None:
+                self._drift_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._drift_task
+            await self.drift_monitor.aclose()
         if self.loop_runner is not None:
             if self._loop_task is not None:
                 self._loop_task.cancel()
@@ -395,10 +406,21 @@ def build_gateway(
         gateway, retry_policy or RetryPolicy(), worker_id or f"{socket.gethostname()}:{os.getpid()}"
     )
     gateway.loop_runner = runner
+    hook = config.drift.webhook
+    drift = DriftMonitor(
+        engine,
+        config,
+        clock=clock,
+        notify=WebhookSender(hook.url, hook.secret, _client(config), what="operator webhook")
+        if hook
+        else None,
+    )
+    gateway.drift_monitor = drift
 
     def wake_all() -> None:
         wake.set()
         runner.wake.set()
+        drift.wake.set()
 
     gateway.services.wake_worker = wake_all
     gateway.crisis_watcher = CrisisWatcher(

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.loop.loop_metrics import LoopMetrics
 from gateway.store.tables import deliveries, referrals
+from gateway.trust.metrics import TrustMetrics
 
 
 class Metrics:
@@ -81,6 +82,8 @@ class Metrics:
         )
         self.loop = LoopMetrics(self.registry)
         """Closed-loop gauges and histograms, read from the database at scrape time."""
+        self.trust = TrustMetrics(self.registry)
+        """Model drift and clinicians' reviews, read from the database at scrape time."""
 
     async def refresh(self, conn: AsyncConnection) -> None:
         self.referrals_by_status.clear()
@@ -99,6 +102,7 @@ class Metrics:
             dead += count if status == "dead" else 0
         self.dead_letters.set(dead)
         await self.loop.refresh(conn)
+        await self.trust.refresh(conn)
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

@@ -125,7 +125,11 @@ async def review_referral(
     principal: Annotated[Principal, Depends(Authenticator("system/RiskAssessment.c"))],
 ) -> dict[str, Any]:
     reviewer = Reviewer.client(principal.client_id, is_operator=principal.is_operator, by=body.by)
-    return await record_review(services, referral_id, reviewer, body.risk_level, body.note or None)
+    review = await record_review(
+        services, referral_id, reviewer, body.risk_level, body.note or None
+    )
+    services.wake_worker()  # the drift monitor looks again (under-triage)
+    return review
 
 
 def _day(value: str, parameter: str) -> date:

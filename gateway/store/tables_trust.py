@@ -15,6 +15,8 @@ reviews = Table(
     Column("referral_id", String(36), primary_key=True),
     Column("reviewer", String(250), primary_key=True),
     # "client:<client_id>" or "user:<console username>": one review per reviewer, the latest.
+    Column("model_name", String(200), nullable=False),
+    Column("model_version", String(100), nullable=False),
     Column("reviewer_display", String(200), nullable=False),
     Column("client_id", String(200)),
     Column("risk_level", String(16), nullable=False),

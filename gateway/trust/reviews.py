@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -25,6 +26,7 @@ from gateway.services import Services
 from gateway.store import fhir_store
 from gateway.store.tables import deliveries, referrals
 from gateway.store.tables_trust import reviews
+from gateway.trust.cards import referral_model
 from gateway.trust.figures import triage_direction
 from gateway.trust.review_audit import EVENT_TYPE, review_recorded
 from mappings.ids import resource_uuid
@@ -152,7 +154,10 @@ async def record_review(
                 )
             )
         ).first()
+        model_name, model_version = referral_model(orjson.loads(referral.explanation))
         values = {
+            "model_name": model_name,
+            "model_version": model_version,
             "reviewer_display": reviewer.display,
             "client_id": reviewer.client_id,
             "risk_level": risk_level,

@@ -18,6 +18,8 @@ def upgrade() -> None:
         "trust_reviews",
         sa.Column("referral_id", sa.String(length=36), nullable=False),
         sa.Column("reviewer", sa.String(length=250), nullable=False),
+        sa.Column("model_name", sa.String(length=200), nullable=False),
+        sa.Column("model_version", sa.String(length=100), nullable=False),
         sa.Column("reviewer_display", sa.String(length=200), nullable=False),
         sa.Column("client_id", sa.String(length=200), nullable=True),
         sa.Column("risk_level", sa.String(length=16), nullable=False),
