@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import insert, select, update
@@ -124,6 +124,7 @@ class DriftMonitor:
         self.config = config
         self.clock = clock
         self.notify = notify
+        self._written = datetime.min.replace(tzinfo=UTC)
         self.wake = asyncio.Event()
         """Set when a referral or a review arrives: check soon."""
 
@@ -134,11 +135,12 @@ class DriftMonitor:
         report = await build_report(
             self.engine, self.config, window(now, drift.window_days), "internal", now
         )
-        crossings: list[DriftAlert] = []
-        async with self.engine.begin() as conn:
+        async with self.engine.connect() as conn:
             known = {(a.model, a.version): a for a in await drift_states(conn)}
-            for figures in report["models"]:
-                state = DriftAlert(
+        states = []
+        for figures in report["models"]:
+            states.append(
+                DriftAlert(
                     model=figures["name"],
                     version=figures["version"],
                     active=bool(figures["drift"]["alert"]),
@@ -149,11 +151,31 @@ class DriftMonitor:
                     reviews=figures["reviews"],
                     since=now,
                 )
-                if await self._store(conn, known.get((state.model, state.version)), state, now):
-                    crossings.append(state)
+            )
+        due = [s for s in states if self._due(known.get((s.model, s.version)), s, now)]
+        crossings: list[DriftAlert] = []
+        if due:  # write only what changed, so checks do not compete with intake for writes
+            async with self.engine.begin() as conn:
+                for state in due:
+                    before = known.get((state.model, state.version))
+                    if await self._store(conn, before, state, now):
+                        crossings.append(state)
+            self._written = now
         for crossing in crossings:
             await self._announce(crossing)
         return crossings
+
+    def _due(self, before: DriftAlert | None, state: DriftAlert, now: datetime) -> bool:
+        """A crossing or a new version now; changed figures once per ``check_seconds``."""
+        if before is None or before.active != state.active:
+            return True
+        changed = (before.psi, before.under_triage_rate, before.referrals, before.reviews) != (
+            state.psi,
+            state.under_triage_rate,
+            state.referrals,
+            state.reviews,
+        )
+        return changed and (now - self._written).total_seconds() >= self.config.drift.check_seconds
 
     async def _store(
         self, conn: AsyncConnection, before: DriftAlert | None, state: DriftAlert, now: datetime

@@ -32,7 +32,7 @@ def _metric(text: str, name: str, version: str) -> str | None:
 
 
 async def test_a_drifting_version_raises_one_alert_per_crossing(tmp_path: Path) -> None:
-    async with running_gateway(tmp_path, config=trust_config()) as h:
+    async with running_gateway(tmp_path, config=trust_config(check_seconds=0.001)) as h:
         monitor = h.gateway.drift_monitor
         assert monitor is not None
         sender = RecordingSender()
