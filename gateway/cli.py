@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cli_report import report_command
 from gateway.config import ConfigError, GatewayConfig
 from gateway.settings import Settings
 
@@ -24,6 +25,7 @@ dlq_app = typer.Typer(help="Dead-lettered deliveries: list and replay.")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(dlq_app, name="dlq")
+app.command("report")(report_command)
 
 T = TypeVar("T")
 

@@ -8,8 +8,6 @@
 
 from __future__ import annotations
 
-import re
-from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -19,13 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.api.deps import get_services
 from gateway.auth.access_tokens import AccessTokenRejected, Principal
 from gateway.auth.dependencies import Authenticator
-from gateway.errors import AuthenticationRequired, InvalidInput, Issue, NotFound
+from gateway.errors import AuthenticationRequired, Issue, NotFound
 from gateway.json import ORJSONResponse
 from gateway.services import Services
 from gateway.trust.cards import card_view
 from gateway.trust.config import find_card
-from gateway.trust.figures import Period
-from gateway.trust.report import MAX_DAYS, build_report
+from gateway.trust.report import build_report, parse_period
 from gateway.trust.reviews import Reviewer, record_review
 
 router = APIRouter(tags=["trust"])
@@ -130,32 +127,6 @@ async def review_referral(
     )
     services.wake_worker()  # the drift monitor looks again (under-triage)
     return review
-
-
-def _day(value: str, parameter: str) -> date:
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
-            raise ValueError(value)
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(
-            f"'{parameter}' must be a calendar date YYYY-MM-DD.",
-            issues=[Issue("not a date YYYY-MM-DD", expression=parameter)],
-        ) from None
-
-
-def parse_period(start: str, end: str) -> Period:
-    period = Period(_day(start, "from"), _day(end, "to"))
-    if period.end < period.start:
-        raise InvalidInput(
-            "'to' is before 'from'.", issues=[Issue("before 'from'", expression="to")]
-        )
-    if (period.end - period.start).days >= MAX_DAYS:
-        raise InvalidInput(
-            f"A report covers at most {MAX_DAYS} days.",
-            issues=[Issue(f"more than {MAX_DAYS} days after 'from'", expression="to")],
-        )
-    return period
 
 
 @router.get(
