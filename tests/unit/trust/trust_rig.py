@@ -41,7 +41,7 @@ def trust_config(**drift: Any):  # type: ignore[no-untyped-def]
             {
                 "client_id": name,
                 "jwks": public_jwks(keys[name]),
-                "scopes": [REVIEW_SCOPE, "system/Task.rs"],
+                "scopes": [REVIEW_SCOPE, "system/Task.rs", "system/Task.u"],
             }
             for name in (RECIPIENT, CRISIS)
         ]
