@@ -1,7 +1,8 @@
 """The YAML configuration file (``GATEWAY_CONFIG``), as typed models.
 
 Top-level keys are those of CONTRACT.md: ``clients``, ``issuers``,
-``destinations``, ``outbound``, ``routing``, ``consent``. A bad file is refused at
+``destinations``, ``outbound``, ``routing``, ``consent``, ``models``, ``drift``
+(:mod:`gateway.trust.config`). A bad file is refused at
 start by ``load_config`` with a message naming the key and the problem.
 """
 

@@ -37,7 +37,8 @@ log = get_logger("gateway.trust")
 
 @dataclass(frozen=True)
 class Reviewer:
-    """Who reviews: an API client (``key`` ``client:<id>``) or a console user (``user:<name>``)."""
+    """Who reviews: an API client (``key`` ``client:<id>``, ``client:<id>/<by>`` for a person
+    it names) or a console user (``user:<name>``)."""
 
     key: str
     display: str
@@ -48,7 +49,9 @@ class Reviewer:
 
     @classmethod
     def client(cls, client_id: str, *, is_operator: bool, by: str | None = None) -> Reviewer:
-        return cls(f"client:{client_id}", by or client_id, client_id, is_operator)
+        """A client, or a named person reviewing through it (each their own reviewer)."""
+        key = f"client:{client_id}" + (f"/{by}" if by else "")
+        return cls(key[:250], by or client_id, client_id, is_operator)
 
     @classmethod
     def console_user(

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+from fhir_schema import problems
 from harness import Harness, running_gateway, triage
 from sqlalchemy import select
 from trust_rig import CRISIS, RECIPIENT, REVIEW_SCOPE, trust_config
@@ -201,3 +202,31 @@ async def test_the_transparency_report_over_http(tmp_path: Path) -> None:
         missing = await h.get("/transparency/report", "operator", to=today)
         assert missing.status_code == 422
         assert "from" in missing.json()["issue"][0]["expression"][0]
+
+
+async def test_review_resources_and_the_linked_provenance_are_valid_r4(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, config=trust_config()) as h:
+        referral_id = await _submit(h)
+        review = await _review(h, referral_id, RECIPIENT, note="Called: worse than the answers.")
+        assert review.status_code == 201
+        async with h.gateway.engine.connect() as conn:
+            _, found = await fhir_store.search(
+                conn, fhir_store.SearchQuery("Provenance", only_published=False, count=10)
+            )
+            ra_id = review.json()["links"]["RiskAssessment"].rsplit("/", 1)[1]
+            assessment = await fhir_store.read(conn, "RiskAssessment", ra_id)
+        assert assessment is not None
+        resources = [assessment.body, *(p.body for p in found)]
+        assert len(resources) == 3  # the clinician's RiskAssessment, both Provenances
+        for resource in resources:
+            assert problems(resource) == [], resource
+
+
+async def test_two_people_reviewing_through_one_client_are_two_reviewers(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, config=trust_config()) as h:
+        referral_id = await _submit(h)
+        assert (await _review(h, referral_id, RECIPIENT, by="Dr Lee")).status_code == 201
+        again = await _review(h, referral_id, RECIPIENT, by="Nurse Ode", risk_level="moderate")
+        assert again.json()["replaced"] is False
+        view = (await h.get(f"/referrals/{referral_id}")).json()
+        assert sorted(r["reviewer"] for r in view["reviews"]) == ["Dr Lee", "Nurse Ode"]
