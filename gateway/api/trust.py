@@ -109,9 +109,12 @@ class ReviewBody(BaseModel):
     response_class=ORJSONResponse,
     responses={
         201: {"description": "The review on record (a reviewer's later review replaces theirs)"},
+        400: _error("The body is not valid JSON"),
         **_AUTH_ERRORS,
         403: _error("The scope is missing, or the caller (e.g. the submitting app) may not review"),
         404: _error("No such referral for this client"),
+        413: _error("The body is too large"),
+        415: _error("The body is not JSON"),
         422: _error("Invalid body"),
     },
 )
