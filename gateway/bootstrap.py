@@ -416,6 +416,7 @@ def build_gateway(
         else None,
     )
     gateway.drift_monitor = drift
+    gateway.services.metrics.trust.monitor = drift
 
     def wake_all() -> None:
         wake.set()

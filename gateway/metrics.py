@@ -86,6 +86,7 @@ class Metrics:
         """Model drift and clinicians' reviews, read from the database at scrape time."""
 
     async def refresh(self, conn: AsyncConnection) -> None:
+        await self.trust.check_drift()  # first: it must not wait on ``conn``'s transaction
         self.referrals_by_status.clear()
         for status, count in await conn.execute(
             select(referrals.c.status, func.count()).group_by(referrals.c.status)

@@ -125,11 +125,15 @@ class DriftMonitor:
         self.clock = clock
         self.notify = notify
         self._written = datetime.min.replace(tzinfo=UTC)
+        self._pending: set[asyncio.Task[None]] = set()
         self.wake = asyncio.Event()
         """Set when a referral or a review arrives: check soon."""
 
-    async def check(self) -> list[DriftAlert]:
-        """Evaluate every version seen in the window; the crossings this call announced."""
+    async def check(self, *, announce_later: bool = False) -> list[DriftAlert]:
+        """Evaluate every version seen in the window; the crossings this call announced.
+
+        ``announce_later``: announce in the background (a metrics scrape must not wait
+        for a webhook)."""
         now = self.clock()
         drift = self.config.drift
         report = await build_report(
@@ -162,7 +166,12 @@ class DriftMonitor:
                         crossings.append(state)
             self._written = now
         for crossing in crossings:
-            await self._announce(crossing)
+            if announce_later:
+                task = asyncio.create_task(self._announce(crossing))
+                self._pending.add(task)
+                task.add_done_callback(self._pending.discard)
+            else:
+                await self._announce(crossing)
         return crossings
 
     def _due(self, before: DriftAlert | None, state: DriftAlert, now: datetime) -> bool:
@@ -240,6 +249,8 @@ class DriftMonitor:
             )
 
     async def aclose(self) -> None:
+        if self._pending:
+            await asyncio.wait(self._pending, timeout=5)
         if self.notify is not None:
             await self.notify.aclose()
 
@@ -255,4 +266,4 @@ class DriftMonitor:
                 await asyncio.wait_for(self.wake.wait(), timeout=interval)
             self.wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=min(1.0, interval))
+                await asyncio.wait_for(stop.wait(), timeout=min(2.0, interval))

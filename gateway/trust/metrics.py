@@ -1,5 +1,5 @@
 """Prometheus gauges of model trust, read from the database at scrape time so every
-process reports the same: the drift state of each version (last check's window) and
+process reports the same: the drift state of each version (checked at the scrape) and
 the clinicians' reviews by agreement."""
 
 from __future__ import annotations
@@ -8,15 +8,19 @@ from prometheus_client import CollectorRegistry, Gauge
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.logging import get_logger
 from gateway.store.tables_trust import reviews
-from gateway.trust.drift import drift_states
+from gateway.trust.drift import DriftMonitor, drift_states
 from gateway.trust.figures import triage_direction
 
 _LABELS = ["model", "version"]
+log = get_logger("gateway.trust.metrics")
 
 
 class TrustMetrics:
     def __init__(self, registry: CollectorRegistry) -> None:
+        self.monitor: DriftMonitor | None = None
+        """When set, each scrape checks drift first, so the alert gauge is never stale."""
         self.drift_alert = Gauge(
             "gateway_model_drift_alert",
             "1 while a model version's drift alert is on (PSI or under-triage), else 0",
@@ -48,10 +52,21 @@ class TrustMetrics:
             registry=registry,
         )
 
+    async def check_drift(self) -> None:
+        """Check drift now, on the monitor's own connections (before the scrape's own
+        connection begins: on SQLite every transaction takes the write lock)."""
+        if self.monitor is None:
+            return
+        try:
+            await self.monitor.check(announce_later=True)
+        except Exception as exc:  # the scrape still answers, with the last state on record
+            log.error("model.drift_check_failed", error=type(exc).__name__)
+
     async def refresh(self, conn: AsyncConnection) -> None:
         for gauge in (self.drift_alert, self.psi, self.referrals, self.under_triage, self.reviews):
             gauge.clear()
-        for state in await drift_states(conn):
+        states = await drift_states(conn)
+        for state in states:
             labels = (state.model, state.version)
             self.drift_alert.labels(*labels).set(1 if state.active else 0)
             self.referrals.labels(*labels).set(state.referrals)

@@ -88,5 +88,5 @@ def test_a_version_declared_twice_is_refused() -> None:
 
 
 def test_a_placeholder_webhook_secret_for_drift_alerts_is_refused() -> None:
-    with pytest.raises(ConfigError, match="drift.webhook.secret"):
+    with pytest.raises(ConfigError, match=r"drift\.webhook\.secret"):
         parse_config(_config(drift={"webhook": {"url": "https://ops.example.org", "secret": "x"}}))

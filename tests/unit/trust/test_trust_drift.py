@@ -105,3 +105,19 @@ async def test_under_triage_raises_the_alert_over_enough_reviews(tmp_path: Path)
             if line.startswith("gateway_model_reviews{") and 'agreement="under"' in line
         )
         assert line.endswith(" 2.0")
+
+
+async def test_a_scrape_sees_a_new_alert_at_once_and_it_is_announced_once(tmp_path: Path) -> None:
+    async with running_gateway(tmp_path, config=trust_config()) as h:
+        monitor = h.gateway.drift_monitor
+        assert monitor is not None
+        sender = RecordingSender()
+        monitor.notify = sender
+        for n in range(5):
+            assert (await h.submit(triage("imminent-risk", triage_id=f"s-{n}"))).status_code == 202
+        metrics = (await h.client.get("/metrics")).text  # no check has run before the scrape
+        assert _metric(metrics, "gateway_model_drift_alert", "2.3.1") == "1.0"
+        await h.client.get("/metrics")
+        await monitor.check()
+        await monitor.aclose()  # lets the background announcement finish
+        assert [p["type"] for _, p in sender.sent] == ["model.drift.alert"]
