@@ -114,6 +114,7 @@ def volume_chart(days: Sequence[dict[str, Any]]) -> str:
     for x, v in zip(positions, values, strict=True):
         if v is None:
             ax.annotate("<11", (x, 0), ha="center", va="bottom", fontsize=7, color=GREY)
+    ax.set_xlim(-0.6, max(len(days), 7) - 0.4)  # a short period keeps slim bars
     step = max(1, len(days) // 8)
     ax.set_xticks(list(positions)[::step], [d["date"][5:] for d in days][::step])
     ax.set_ylabel("referrals per day", fontsize=9, color=INK)

@@ -60,7 +60,9 @@ def render_report(report: dict[str, Any], config: GatewayConfig, generated: date
         "agreement": charts.agreement_chart(models)
         if any(m["agreement_rate"] is not None for m in models)
         else "",
-        "ack": charts.ack_chart(report["crisis"], sla),
+        "ack": charts.ack_chart(report["crisis"], sla)
+        if number(report["crisis"]["time_to_ack_seconds"]["p50"]) is not None
+        else "",
         "funnel": charts.funnel_chart(steps),
     }
     return _env.get_template("report.html.j2").render(
