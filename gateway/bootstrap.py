@@ -75,6 +75,9 @@ from gateway.store.clients import DatabaseClientRegistry, DatabaseJtiStore, sync
 from gateway.store.db import create_engine, migrate
 from gateway.store.restore import entries_behind_head
 from gateway.store.signing_keys import DatabaseKeyStore
+from gateway.trust.cards import card_url_for
+from gateway.trust.drift import DriftMonitor
+from gateway.trust.metrics import TrustMetrics
 
 VERSION = "0.1.0"
 log = get_logger("gateway.bootstrap")
@@ -91,6 +94,7 @@ SCOPES_SUPPORTED = (
     "system/Consent.u",
     "system/AuditEvent.rs",
     "system/Patient.d",
+    "system/RiskAssessment.c",
     "system/*.rs",
 )
 
@@ -115,6 +119,8 @@ class Gateway:
     """The configured key file, stored as the first key when the database has none."""
     behind_audit_head: int | None = None
     """Audit entries the database lacks against ``GATEWAY_AUDIT_HEAD_FILE`` (a restore)."""
+    drift_monitor: DriftMonitor | None = None
+    _drift_task: asyncio.Task[None] | None = None
 
     @property
     def settings(self) -> Settings:
@@ -157,6 +163,8 @@ class Gateway:
             self._watcher_task = asyncio.create_task(self.crisis_watcher.run(stop))
         if self.loop_runner is not None:
             self._loop_task = asyncio.create_task(self.loop_runner.run(stop))
+        if self.drift_monitor is not None:
+            self._drift_task = asyncio.create_task(self.drift_monitor.run(stop))
 
     async def _worker_loop(self, stop: asyncio.Event) -> None:
         """Deliver what is due; woken at once by intake, else every poll interval."""
@@ -176,6 +184,9 @@ class Gateway:
             if self.loop_runner is not None:
                 stack.push_async_callback(self.loop_runner.aclose)
                 stack.push_async_callback(_stopped, self._loop_task)
+            if self.drift_monitor is not None:
+                stack.push_async_callback(self.drift_monitor.aclose)
+                stack.push_async_callback(_stopped, self._drift_task)
 
 
 async def _stopped(task: asyncio.Task[None] | None) -> None:
@@ -328,7 +339,13 @@ def build_gateway(
         public_url=settings.public_url,
         tuning=WorkerTuning.from_settings(settings),
     )
-    intake = IntakeService(config, clock, new_id, audit)
+    intake = IntakeService(
+        config,
+        clock,
+        new_id,
+        audit,
+        model_card_url=card_url_for(config.models, settings.public_url),
+    )
     wake = asyncio.Event()
     gateway = Gateway(
         services=Services(
@@ -365,10 +382,25 @@ def build_gateway(
         kit,
     )
     gateway.loop_runner = runner
+    hook = config.drift.webhook
+    drift = DriftMonitor(
+        engine,
+        config,
+        clock=clock,
+        notify=WebhookSender(hook.url, hook.secret, http, what="operator webhook")
+        if hook
+        else None,
+    )
+    gateway.drift_monitor = drift
+    trust_metrics = TrustMetrics(gateway.services.metrics.registry)
+    trust_metrics.monitor = drift
+    # The drift check writes: on SQLite it must run before the scrape's transaction.
+    gateway.services.metrics.also_refresh(trust_metrics.refresh, before=trust_metrics.check_drift)
 
     def wake_all() -> None:
         wake.set()
         runner.wake.set()
+        drift.wake.set()
 
     gateway.services.wake_worker = wake_all
     gateway.crisis_watcher = CrisisWatcher(
@@ -413,6 +445,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api import operations as operations_api
     from gateway.api import subscriptions as subscriptions_api
     from gateway.api import tasks as tasks_api
+    from gateway.api import trust as trust_api
     from gateway.api.admission import IntakeAdmission
     from gateway.api.errors import install_error_handlers
     from gateway.api.fhir_format import JsonOnly
@@ -485,4 +518,5 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(health.router)
     app.include_router(operations_api.router)
     app.include_router(build_cds_router(build_cds_hooks(gateway)))
+    app.include_router(trust_api.router)
     return app

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from gateway.cli_clients import clients_app
 from gateway.cli_destinations import destinations_app
 from gateway.cli_keys import keys_app
+from gateway.cli_report import report_command
 from gateway.config import ConfigError, GatewayConfig
 from gateway.settings import Settings
 
@@ -28,6 +29,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(keys_app, name="keys")
 app.add_typer(destinations_app, name="destinations")
+app.command("report")(report_command)
 
 T = TypeVar("T")
 

@@ -1,7 +1,8 @@
 """The YAML configuration file (``GATEWAY_CONFIG``), as typed models.
 
 Top-level keys are those of CONTRACT.md: ``clients``, ``issuers``,
-``destinations``, ``outbound``, ``routing``, ``consent``. A bad file is refused at
+``destinations``, ``outbound``, ``routing``, ``consent``, ``models``, ``drift``
+(:mod:`gateway.trust.config`). A bad file is refused at
 start by ``load_config`` with a message naming the key and the problem.
 """
 
@@ -17,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.cds.config import CdsClients
+from gateway.trust.config import DriftConfig, ModelCards
 
 RISK_LEVELS = ("none", "low", "moderate", "high", "imminent")
 PATHWAYS = ("crisis", "clinical", "community", "self-care")
@@ -232,6 +234,8 @@ class GatewayConfig(_Strict):
     consent: ConsentPolicyConfig = ConsentPolicyConfig()
     cds_clients: CdsClients = Field(default_factory=list)
     """EHRs that call the CDS Hooks service (gateway/cds/config.py)."""
+    models: ModelCards = Field(default_factory=list)
+    drift: DriftConfig = DriftConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> GatewayConfig:

@@ -102,10 +102,24 @@ class Metrics:
             registry=self.registry,
         )
         self._refreshers: list[Callable[[AsyncConnection], Awaitable[None]]] = []
+        self._before: list[Callable[[], Awaitable[None]]] = []
 
-    def also_refresh(self, refresher: Callable[[AsyncConnection], Awaitable[None]]) -> None:
-        """Have ``refresher`` read its gauges from the database on every scrape."""
+    def also_refresh(
+        self,
+        refresher: Callable[[AsyncConnection], Awaitable[None]],
+        *,
+        before: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        """Have ``refresher`` read its gauges from the database on every scrape; ``before``
+        runs first, outside the scrape's transaction (e.g. the drift check, which writes)."""
         self._refreshers.append(refresher)
+        if before is not None:
+            self._before.append(before)
+
+    async def prepare(self) -> None:
+        """What must run before the scrape's own connection is opened."""
+        for step in self._before:
+            await step()
 
     async def refresh(self, conn: AsyncConnection) -> None:
         self.referrals_by_status.clear()

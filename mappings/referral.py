@@ -124,15 +124,37 @@ def task_resource(triage: dict[str, Any], ids: ReferralIds, received_at: str) ->
 
 
 def provenance_resource(
-    triage: dict[str, Any], ids: ReferralIds, responses: list[str], received_at: str
+    triage: dict[str, Any],
+    ids: ReferralIds,
+    responses: list[str],
+    received_at: str,
+    *,
+    model_card_url: str | None = None,
 ) -> dict[str, Any]:
     """Provenance of the model's output: the Device authored it for the app's Organization.
 
     R4 Provenance has no ``identifier`` element, so its Bundle entry is a plain create.
+    A declared model's card is linked as a source entity identified by its URL (after
+    the HL7 AI Transparency on FHIR IG, which links the model card from the Provenance).
     """
     tables = code_tables()
     author = {"coding": [coding("provenance_participant_type", tables["provenance_author"])]}
-    return {
+    entities = [{"role": "source", "what": reference(uuid)} for uuid in responses]
+    if model_card_url is not None:
+        model = triage["model"]
+        entities.append(
+            {
+                "role": "source",
+                "what": {
+                    "identifier": {
+                        "system": tables["uri_identifier_system"],
+                        "value": model_card_url,
+                    },
+                    "display": f"Model card of {model['name']} {model['version']}",
+                },
+            }
+        )
+    provenance: dict[str, Any] = {
         "resourceType": "Provenance",
         "target": [reference(ids.risk_assessment)],
         "occurredDateTime": triage["submitted_at"],
@@ -149,5 +171,6 @@ def provenance_resource(
             },
             {"type": author, "who": reference(ids.organization)},
         ],
-        "entity": [{"role": "source", "what": reference(uuid)} for uuid in responses],
+        "entity": entities,
     }
+    return provenance

@@ -36,12 +36,14 @@ class MappingContext:
     """What the gateway knows about a triage result besides its body.
 
     ``client_id`` becomes the requester Organization's identifier in the
-    ``urn:referral-gateway:client-id`` system; ``received_at`` is an ISO 8601 instant.
+    ``urn:referral-gateway:client-id`` system; ``received_at`` is an ISO 8601 instant;
+    ``model_card_url`` is where the declared model's card is served (None: undeclared).
     """
 
     referral_id: str
     client_id: str
     received_at: str
+    model_card_url: str | None = None
 
 
 def referral_ids(referral_id: str) -> ReferralIds:
@@ -91,7 +93,12 @@ def map_triage(
             service_request_resource(triage, ids, observation_uuids, response_uuids),
         ),
         (ids.task, task_resource(triage, ids, ctx.received_at)),
-        (ids.provenance, provenance_resource(triage, ids, response_uuids, ctx.received_at)),
+        (
+            ids.provenance,
+            provenance_resource(
+                triage, ids, response_uuids, ctx.received_at, model_card_url=ctx.model_card_url
+            ),
+        ),
     ]
     return {
         "resourceType": "Bundle",

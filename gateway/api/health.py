@@ -34,6 +34,7 @@ async def readyz(services: Annotated[Services, Depends(get_services)]) -> dict[s
 
 @router.get("/metrics")
 async def metrics(services: Annotated[Services, Depends(get_services)]) -> Response:
+    await services.metrics.prepare()
     async with services.engine.connect() as conn:
         await services.metrics.refresh(conn)
     return Response(services.metrics.render(), media_type=CONTENT_TYPE_LATEST)

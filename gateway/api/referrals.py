@@ -16,6 +16,7 @@ from gateway.json import ORJSONResponse
 from gateway.recipient_view import load_recipient_view
 from gateway.referral_view import load_referral
 from gateway.services import Services
+from gateway.trust.view import trust_sections
 
 router = APIRouter(tags=["referrals"])
 
@@ -30,10 +31,13 @@ async def get_referral(
         view = await load_referral(
             conn, referral_id, client_id=None if principal.is_operator else principal.client_id
         )
-        if view is None:  # a recipient sees what its consent category may see
+        if view is not None:  # the AI's part with its model card, and clinicians' reviews
+            view.update(await trust_sections(conn, services.config.models, referral_id, view))
+        else:  # a recipient sees what its consent category may see
             view = await load_recipient_view(
                 conn, services.config, referral_id, principal.client_id, now=services.clock()
             )
     if view is None:
         raise NotFound(f"No referral {referral_id} for this client.")
     return view
+

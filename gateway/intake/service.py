@@ -13,6 +13,7 @@ data stored as the bytes the worker will send.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,12 +102,19 @@ class IntakeService:
     """Accepts triage results; many may be written in one transaction (see ``write``)."""
 
     def __init__(
-        self, config: GatewayConfig, clock: Clock, new_id: IdFactory, audit: AuditRecorder
+        self,
+        config: GatewayConfig,
+        clock: Clock,
+        new_id: IdFactory,
+        audit: AuditRecorder,
+        *,
+        model_card_url: Callable[[str, str], str | None] = lambda _name, _version: None,
     ) -> None:
         self.config = config
         self.clock = clock
         self.new_id = new_id
         self.audit = audit
+        self.model_card_url = model_card_url
 
     def prepare(self, body: bytes, client_id: str) -> Prepared:
         """Everything that needs no database: validate, compute totals, map, route."""
@@ -116,7 +124,13 @@ class IntakeService:
         canonical = _canonical(submission)
         referral_id = self.new_id()
         scored = score_triage(canonical)
-        context = MappingContext(referral_id, client_id, received_at=fhir_instant(now))
+        model = submission.model
+        context = MappingContext(
+            referral_id,
+            client_id,
+            received_at=fhir_instant(now),
+            model_card_url=self.model_card_url(model.name, model.version) if model else None,
+        )
         return Prepared(
             client_id=client_id,
             submission=submission,

@@ -8,6 +8,7 @@ from gateway.store import (
     tables_keys,
     tables_loop,
     tables_rights,
+    tables_trust,
 )
 from gateway.store.tables import metadata
 
@@ -20,4 +21,5 @@ __all__ = [
     "tables_keys",
     "tables_loop",
     "tables_rights",
+    "tables_trust",
 ]

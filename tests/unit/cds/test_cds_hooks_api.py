@@ -347,3 +347,24 @@ async def test_a_prefetched_patient_other_than_the_context_one_is_refused(h: Har
     response = await _call(h, view, EHR.token(AUD))
     assert response.status_code == 400
     assert response.json()["issue"][0]["expression"] == ["prefetch.patient.id"]
+
+
+async def test_feedback_is_counted_per_model_version_in_the_transparency_report(
+    h: Harness,
+) -> None:
+    """CONTRACT.md v1.1: CDS feedback is counted per model version (``cds_feedback``)."""
+    _, card = await _shown_card(h)
+    item = {"card": card, "outcome": "overridden", "outcomeTimestamp": "2026-11-27T12:05:00Z"}
+    response = await _call(
+        h, {"feedback": [item]}, EHR.token(FEEDBACK_AUD), SERVICE_PATH + "/feedback"
+    )
+    assert response.status_code == 200, response.text
+    today = h.gateway.clock().date().isoformat()
+    report = await h.get("/transparency/report", "operator", **{"from": today, "to": today})
+    assert report.status_code == 200, report.text
+    [model] = [
+        m
+        for m in report.json()["models"]
+        if (m["name"], m["version"]) == ("example-triage", "2.3.1")
+    ]
+    assert model["cds_feedback"] == {"accepted": 0, "overridden": 1}

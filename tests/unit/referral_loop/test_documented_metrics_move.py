@@ -23,6 +23,31 @@ from gateway.store import fhir_store
 from gateway.store.tables import referrals
 
 DOCS = Path(__file__).resolve().parents[3] / "docs"
+REVIEW_SCOPE = "system/RiskAssessment.c"
+CARD = {
+    "name": "example-triage",
+    "versions": ["2.3.1"],
+    **{
+        attribute: f"The card's {attribute}."
+        for attribute in (
+            "developer",
+            "intended_use",
+            "intended_population",
+            "out_of_scope",
+            "limitations",
+            "validation",
+            "fairness",
+            "maintenance",
+        )
+    },
+    "expected_risk_levels": {
+        "none": 0.25,
+        "low": 0.5,
+        "moderate": 0.2,
+        "high": 0.04,
+        "imminent": 0.01,
+    },
+}
 NAME = re.compile(r"`(gateway_[a-z_]+)")
 
 
@@ -38,6 +63,10 @@ def config(keys: dict[str, ECKey]) -> dict[str, Any]:
     for client in built["clients"]:
         if client["client_id"] == "app-b":  # one submission, then its bucket is empty
             client["rate_limit"] = {"per_second": 0.001, "burst": 1}
+            client["scopes"] = [*client["scopes"], REVIEW_SCOPE]
+    # A declared card the very first referral drifts from, and verdicts from one review.
+    built["models"] = [CARD]
+    built["drift"] = {"min_referrals": 1, "psi_alert": 0.01, "min_reviews": 1, "check_seconds": 1}
     return built
 
 
@@ -144,6 +173,15 @@ async def test_every_documented_metric_moves_when_its_event_happens(tmp_path: Pa
                         now=clock(),
                     )
 
+        async def reviewed() -> None:
+            response = await h.client.post(
+                f"/referrals/{state['referral']}/review",
+                json={"risk_level": "imminent"},  # higher than the model said: under-triage
+                headers=await h.auth("app-b", REVIEW_SCOPE),
+            )
+            assert response.status_code == 201, response.text
+            clock.advance(2)  # changed figures are written once per drift.check_seconds
+
         async def rate_limited() -> None:
             first = await h.submit(triage(triage_id="limited-1"), client_id="app-b")
             assert first.status_code == 202, first.text
@@ -170,9 +208,13 @@ async def test_every_documented_metric_moves_when_its_event_happens(tmp_path: Pa
                     "gateway_referrals_accepted_total",
                     "gateway_referrals",
                     "gateway_deliveries",
+                    "gateway_model_window_referrals",
+                    "gateway_model_risk_level_psi",
+                    "gateway_model_drift_alert",
                 },
             ),
             (deliver_first, {"gateway_delivery_attempts_total", "gateway_referral_tasks"}),
+            (reviewed, {"gateway_model_reviews", "gateway_model_under_triage_rate"}),
             (refused_payload, {"gateway_payloads_refused_total", "gateway_dead_letters"}),
             # before the clock moves on: the tokens these take live 300 s of the gateway's time
             (rate_limited, {"gateway_intake_rate_limited_total"}),
