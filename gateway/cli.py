@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cli_users import users_app
 from gateway.config import ConfigError, GatewayConfig
 from gateway.settings import Settings
 
@@ -24,6 +25,7 @@ dlq_app = typer.Typer(help="Dead-lettered deliveries: list and replay.")
 app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(users_app, name="users")
 
 T = TypeVar("T")
 

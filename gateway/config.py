@@ -16,6 +16,8 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from gateway.console.config import ConsoleConfig
+
 RISK_LEVELS = ("none", "low", "moderate", "high", "imminent")
 PATHWAYS = ("crisis", "clinical", "community", "self-care")
 URGENCIES = ("routine", "urgent", "asap", "stat")
@@ -218,6 +220,7 @@ class GatewayConfig(_Strict):
     outbound: OutboundConfig = OutboundConfig()
     routing: list[RoutingRule] = Field(min_length=1)
     consent: ConsentPolicyConfig = ConsentPolicyConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> GatewayConfig:
