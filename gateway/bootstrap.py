@@ -414,6 +414,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api.errors import install_error_handlers
     from gateway.api.limits import ConcurrencyLimit
     from gateway.auth.router import build_auth_router
+    from gateway.console.router import build_console_router
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -448,4 +449,5 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(fhir.router)
     app.include_router(health.router)
     app.include_router(operations_api.router)
+    app.include_router(build_console_router())
     return app

@@ -1,0 +1,132 @@
+"""``/console/inbox`` and ``/console/referrals/{id}`` (CONTRACT.md v1.1 "Console").
+
+Buttons **Accept**, **Reject** (with a **Reason**), **Start** and **Complete** each
+post their own form; the Task is updated by ``gateway.loop.task_update`` exactly as
+``PUT /fhir/Task/{id}`` updates it (If-Match on the version the page showed, the SDOH
+workflow rules, audit, subscriptions and app webhooks).
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import RedirectResponse
+
+from gateway.console.accounts import ConsoleRole
+from gateway.console.facts import shown
+from gateway.console.referrals_seen import ACTIONS, inbox, one_referral
+from gateway.console.seen import first_sightings
+from gateway.console.timeline import timeline
+from gateway.console.views_audit import audit_views
+from gateway.console.web import (
+    ConsoleRoute,
+    Refused,
+    check_post,
+    render,
+    services_of,
+    viewer_of,
+)
+from gateway.loop.task_update import Caller, TaskUpdater
+from gateway.store import fhir_store
+
+router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
+READERS = (ConsoleRole.OPERATOR, ConsoleRole.RECIPIENT, ConsoleRole.CRISIS_RESPONDER)
+NOT_YOURS = "There is no referral here addressed to you."
+
+
+@router.get("/inbox")
+async def inbox_page(request: Request) -> Response:
+    viewer = await viewer_of(request)
+    viewer.require(ConsoleRole.OPERATOR, ConsoleRole.RECIPIENT)
+    services = services_of(request)
+    async with services.engine.begin() as conn:
+        items = await inbox(
+            conn, services.config, viewer.role, viewer.account.destinations, services.clock
+        )
+        keys = {f"inbox:{i.referral_id}": i for i in items}
+        fresh = first_sightings(request, viewer.session.id_hash, list(keys))
+        await audit_views(
+            conn,
+            services.audit,
+            username=viewer.username,
+            is_operator=viewer.account.is_operator,
+            seen=[(keys[k].referral_id, keys[k].patient_id) for k in sorted(fresh)],
+            page="/console/inbox",
+            now=services.clock(),
+        )
+    return render(request, "inbox.html", {"items": items, "shown": shown})
+
+
+@router.get("/referrals/{referral_id}")
+async def referral_page(request: Request, referral_id: str, done: str | None = None) -> Response:
+    viewer = await viewer_of(request)
+    viewer.require(*READERS)
+    services = services_of(request)
+    async with services.engine.begin() as conn:
+        seen = await one_referral(
+            conn,
+            services.config,
+            viewer.role,
+            viewer.account.destinations,
+            referral_id,
+            services.clock,
+        )
+        if seen is None:
+            raise Refused(404, NOT_YOURS)
+        await audit_views(
+            conn,
+            services.audit,
+            username=viewer.username,
+            is_operator=viewer.account.is_operator,
+            seen=[(seen.referral_id, seen.patient_id)],
+            page=f"/console/referrals/{referral_id}",
+            now=services.clock(),
+        )
+        history = await timeline(conn, referral_id) if viewer.account.is_operator else None
+    return render(
+        request,
+        "referral.html",
+        {"seen": seen, "history": history, "shown": shown, "done": done, "labels": dict(ACTIONS)},
+    )
+
+
+@router.post("/referrals/{referral_id}/tasks/{task_id}")
+async def task_action(request: Request, referral_id: str, task_id: str) -> Response:
+    viewer = await viewer_of(request)
+    viewer.require(ConsoleRole.OPERATOR, ConsoleRole.RECIPIENT)
+    form = await check_post(request, viewer.session.csrf_token)
+    status = form.get("status", "")
+    if status not in dict(ACTIONS):
+        raise Refused(422, "That is not an action on a referral.")
+    services = services_of(request)
+    async with services.engine.begin() as conn:
+        seen = await one_referral(
+            conn,
+            services.config,
+            viewer.role,
+            viewer.account.destinations,
+            referral_id,
+            services.clock,
+        )
+        if seen is None or not any(p.task and p.task.get("id") == task_id for p in seen.parts):
+            raise Refused(404, NOT_YOURS)
+        stored = await fhir_store.read(conn, "Task", task_id)
+        assert stored is not None
+        proposed = {**stored.body, "status": status}
+        reason = form.get("reason", "").strip()
+        if reason:
+            proposed["statusReason"] = {"text": reason[:1000]}
+        caller = Caller(
+            client_id=viewer.actor,
+            is_operator=viewer.account.is_operator,
+            destinations=frozenset(viewer.account.destinations),
+        )
+        await TaskUpdater(services.config, services.audit).put(
+            conn,
+            task_id,
+            proposed,
+            if_match=f'W/"{form.get("version", "")}"',
+            caller=caller,
+            now=services.clock(),
+        )
+    services.wake_worker()
+    return RedirectResponse(f"/console/referrals/{referral_id}?done={status}", status_code=303)
