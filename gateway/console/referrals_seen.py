@@ -88,7 +88,9 @@ class SeenReferral:
 
 
 def _why(routing: bytes, destination: str) -> str:
-    for route in orjson.loads(routing):
+    decided = orjson.loads(routing)
+    routes = decided.get("routes", []) if isinstance(decided, dict) else decided
+    for route in routes:
         if route.get("destination") == destination:
             return str(route.get("reason") or "")
     return ""
@@ -101,7 +103,8 @@ def allowed_actions(task: dict[str, Any] | None) -> list[tuple[str, str]]:
     return [
         (status, label)
         for status, label in ACTIONS
-        if not transition_problems(current, status, frozenset({Role.RECIPIENT}))
+        if status != current
+        and not transition_problems(current, status, frozenset({Role.RECIPIENT}))
     ]
 
 
