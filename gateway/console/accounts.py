@@ -156,3 +156,33 @@ async def is_locked(
         )
     )
     return locked_until([row[0] for row in rows], config, now) is not None
+
+
+async def single_sign_on_account(
+    conn: AsyncConnection,
+    *,
+    username: str,
+    role: ConsoleRole,
+    destinations: tuple[str, ...],
+    now: datetime,
+) -> Account:
+    """The account a provider's ID token names, created or brought up to date with its
+    role and destinations. A local account (one with a password) is never taken over."""
+    existing = await get_account(conn, username)
+    if existing is not None and (existing.password_hash is not None or existing.disabled):
+        raise AccountError(f"{username} is a local or disabled account")
+    if role.needs_destinations and not destinations:
+        raise AccountError(f"a {role.value} account needs at least one destination")
+    values = {"role": role.value, "destinations": json.dumps(list(destinations))}
+    if existing is None:
+        await conn.execute(
+            insert(console_users).values(
+                username=username, password_hash=None, totp_secret=None, disabled=False,
+                created_at=now, updated_at=now, **values,
+            )
+        )
+    else:
+        await change_account(conn, username, now, **values)
+    account = await get_account(conn, username)
+    assert account is not None
+    return account

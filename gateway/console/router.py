@@ -7,7 +7,14 @@ from pathlib import Path
 from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 
-from gateway.console import routes_auth, routes_crisis, routes_inbox, routes_ops, routes_people
+from gateway.console import (
+    routes_auth,
+    routes_crisis,
+    routes_inbox,
+    routes_oidc,
+    routes_ops,
+    routes_people,
+)
 from gateway.console.web import ConsoleRoute, Refused
 
 STATIC = Path(__file__).with_name("static")
@@ -41,6 +48,6 @@ async def nothing_here(rest: str) -> Response:
 def build_console_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
     for part in (static_router, routes_auth.router, routes_crisis.router, routes_inbox.router,
-                 routes_ops.router, routes_people.router, fallback_router):
+                 routes_ops.router, routes_people.router, routes_oidc.router, fallback_router):
         router.include_router(part)
     return router

@@ -55,7 +55,7 @@ HOME = {
 }
 
 
-def _login_page(
+def login_page(
     request: Request, next_path: str, *, error: str | None = None, status_code: int = 200
 ) -> Response:
     token = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(32)
@@ -102,7 +102,7 @@ async def home(request: Request) -> Response:
 
 @router.get("/login")
 async def login_form(request: Request, next: str | None = None) -> Response:
-    return _login_page(request, safe_next(next))
+    return login_page(request, safe_next(next))
 
 
 @router.post("/login")
@@ -121,7 +121,7 @@ async def login(request: Request) -> Response:
         if locked or not good:
             if not locked:
                 await record_failure(conn, username, now)
-            return _login_page(request, next_path, error=FAILED, status_code=401)
+            return login_page(request, next_path, error=FAILED, status_code=401)
         assert account is not None
         if account.totp_secret is not None:
             cookie, _ = await open_session(conn, username, SECOND_FACTOR, next_path, now)
@@ -177,7 +177,7 @@ async def login_code(request: Request) -> Response:
                 await end_session(conn, session.id_hash)
     if not good:
         if locked:
-            return _login_page(request, "/console/", error=FAILED, status_code=401)
+            return login_page(request, "/console/", error=FAILED, status_code=401)
         return render(
             request,
             "login_code.html",

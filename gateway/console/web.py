@@ -32,10 +32,9 @@ SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; form-action 'self'{sso}; frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = {
-    "Content-Security-Policy": CSP,
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",
@@ -103,6 +102,15 @@ class Viewer:
 def services_of(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
+
+
+def csp(services: Services) -> str:
+    """The policy; with single sign-on the sign-in form may also lead to the provider."""
+    oidc = services.config.console.oidc
+    if oidc is None:
+        return CSP.format(sso="")
+    parts = urlsplit(oidc.issuer)
+    return CSP.format(sso=f" {parts.scheme}://{parts.netloc}")
 
 
 def secure_cookies(services: Services) -> bool:
@@ -219,6 +227,7 @@ class ConsoleRoute(APIRoute):
                     status_code=exc.status_code if exc.status_code < 500 else 500,
                 )
             response.headers.update(SECURITY_HEADERS)
+            response.headers["Content-Security-Policy"] = csp(services_of(request))
             return response
 
         return handle

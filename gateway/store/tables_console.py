@@ -45,3 +45,14 @@ console_sessions = Table(
     Column("created_at", UtcDateTime(), nullable=False),
     Column("last_seen_at", UtcDateTime(), nullable=False),
 )
+
+console_oidc_flows = Table(
+    "console_oidc_flows",
+    metadata,
+    Column("state_hash", String(64), primary_key=True),
+    # SHA-256 of the OAuth ``state``, which the browser also holds in a cookie.
+    Column("nonce", String(100), nullable=False),
+    Column("code_verifier", String(100), nullable=False),
+    Column("next_path", String(500)),
+    Column("created_at", UtcDateTime(), nullable=False),
+)

@@ -1,4 +1,4 @@
-"""console accounts, sign-in failures and server-side sessions
+"""console accounts, sign-in failures, server-side sessions and single sign-on flows
 
 Revision ID: 0014_console
 Revises: 0005_merge
@@ -45,9 +45,18 @@ def upgrade() -> None:
         sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_console_sessions_username", "console_sessions", ["username"])
+    op.create_table(
+        "console_oidc_flows",
+        sa.Column("state_hash", sa.String(length=64), primary_key=True),
+        sa.Column("nonce", sa.String(length=100), nullable=False),
+        sa.Column("code_verifier", sa.String(length=100), nullable=False),
+        sa.Column("next_path", sa.String(length=500)),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("console_oidc_flows")
     op.drop_table("console_sessions")
     op.drop_table("console_login_failures")
     op.drop_table("console_users")
