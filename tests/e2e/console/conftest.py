@@ -97,6 +97,13 @@ def quick_console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]
     )
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run last: Playwright's sync API keeps an event loop running while
+    the session's browser is open, which the asyncio tests must not find."""
+    here = Path(__file__).parent
+    items.sort(key=lambda item: here in item.path.parents)  # stable: order kept otherwise
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     if not CHROMIUM.exists():
