@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from gateway.context import fhir_instant
+
 
 def person_name(patient: dict[str, Any] | None) -> str:
     """HumanName (R4 datatypes.html#HumanName): ``text``, else given names and family."""
@@ -41,9 +43,7 @@ def language(patient: dict[str, Any] | None) -> str | None:
 
 def instant(moment: datetime | None) -> str:
     """A UTC instant for a ``datetime`` attribute in the page (the script counts from it)."""
-    if moment is None:
-        return ""
-    return moment.isoformat(timespec="seconds").replace("+00:00", "Z")
+    return fhir_instant(moment) if moment is not None else ""
 
 
 def shown(moment: datetime | None) -> str:

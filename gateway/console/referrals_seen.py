@@ -109,7 +109,7 @@ def allowed_actions(task: dict[str, Any] | None) -> list[tuple[str, str]]:
 
 
 def scope(
-    role: ConsoleRole, destinations: tuple[str, ...], config: GatewayConfig
+    role: ConsoleRole, destinations: tuple[str, ...]
 ) -> tuple[list[str] | None, tuple[str, ...]]:
     """The destinations (None: all) and delivery statuses this role sees."""
     if role is ConsoleRole.OPERATOR:
@@ -172,7 +172,7 @@ async def inbox(
     limit: int = 200,
 ) -> list[SeenReferral]:
     """The referrals addressed to these destinations, newest first."""
-    names, statuses = scope(role, destinations, config)
+    names, statuses = scope(role, destinations)
     query = select(*_COLUMNS).join(referrals, referrals.c.id == deliveries.c.referral_id)
     query = query.where(deliveries.c.status.in_(statuses))
     if names is not None:
@@ -195,7 +195,7 @@ async def one_referral(
     referral_id: str,
     clock: Clock,
 ) -> SeenReferral | None:
-    names, statuses = scope(role, destinations, config)
+    names, statuses = scope(role, destinations)
     query = (
         select(*_COLUMNS)
         .join(referrals, referrals.c.id == deliveries.c.referral_id)

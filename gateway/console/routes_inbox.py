@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
 from gateway.console.accounts import ConsoleRole
-from gateway.console.facts import shown
+from gateway.console.facts import instant, shown
 from gateway.console.referrals_seen import ACTIONS, inbox, one_referral
 from gateway.console.seen import first_sightings
 from gateway.console.timeline import timeline
@@ -85,7 +85,7 @@ async def referral_page(request: Request, referral_id: str, done: str | None = N
     return render(
         request,
         "referral.html",
-        {"seen": seen, "history": history, "shown": shown, "done": done, "labels": dict(ACTIONS)},
+        {"seen": seen, "history": history, "shown": shown, "instant": instant, "done": done},
     )
 
 
