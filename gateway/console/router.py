@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import math
+import wave
 from pathlib import Path
 
 from fastapi import APIRouter, Response
@@ -18,7 +21,25 @@ from gateway.console import (
 from gateway.console.web import ConsoleRoute, Refused
 
 STATIC = Path(__file__).with_name("static")
-MEDIA_TYPES = {"console.css": "text/css", "console.js": "text/javascript"}
+MEDIA_TYPES = {"console.css": "text/css", "console.js": "text/javascript", "chime.wav": "audio/wav"}
+
+
+def chime(seconds: float = 0.35, rate: int = 8000, pitch: float = 880.0) -> bytes:
+    """The crisis desk's arrival tone: a short sine wave as 8-bit mono WAV."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(1)
+        out.setframerate(rate)
+        frames = int(seconds * rate)
+        out.writeframes(bytes(
+            int(128 + 60 * math.sin(2 * math.pi * pitch * i / rate) * (1 - i / frames))
+            for i in range(frames)
+        ))
+    return buffer.getvalue()
+
+
+CHIME = chime()
 
 static_router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 
@@ -28,7 +49,8 @@ async def static(name: str) -> Response:
     """The console's own stylesheet and script; nothing else is served from here."""
     if name not in MEDIA_TYPES:
         raise Refused(404, "There is nothing here.")
-    return Response((STATIC / name).read_bytes(), media_type=MEDIA_TYPES[name])
+    body = CHIME if name == "chime.wav" else (STATIC / name).read_bytes()
+    return Response(body, media_type=MEDIA_TYPES[name])
 
 
 fallback_router = APIRouter(route_class=ConsoleRoute, include_in_schema=False)

@@ -32,7 +32,8 @@ SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
 CSP = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-    "connect-src 'self'; form-action 'self'{sso}; frame-ancestors 'none'; base-uri 'none'"
+    "connect-src 'self'; media-src 'self'; form-action 'self'{sso}; "
+    "frame-ancestors 'none'; base-uri 'none'"
 )
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",

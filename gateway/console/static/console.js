@@ -30,6 +30,18 @@
   }
 
   function chime() {
+    var audio = document.getElementById("chime");
+    if (audio) {
+      audio.currentTime = 0;
+      var played = audio.play();
+      if (played && played.catch) { played.catch(function () { beep(); }); }
+      document.body.dataset.chimes = String(Number(document.body.dataset.chimes || "0") + 1);
+      return;
+    }
+    beep();
+  }
+
+  function beep() {
     try {
       var Ctx = window.AudioContext || window.webkitAudioContext;
       if (!Ctx) { return; }

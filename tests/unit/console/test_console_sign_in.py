@@ -144,6 +144,9 @@ async def test_every_answer_carries_the_security_headers(tmp_path: Path) -> None
             assert "frame-ancestors 'none'" in csp and "'unsafe-inline'" not in csp
             assert "script-src 'self'" in csp
             assert response.headers["x-content-type-options"] == "nosniff"
+        tone = await browser.get("/console/static/chime.wav")
+        assert tone.headers["content-type"] == "audio/wav" and tone.content[:4] == b"RIFF"
+        assert (await browser.get("/console/static/../web.py")).status_code == 404
         login = await browser.get("/console/login")
         assert "<script>" not in login.text and " on" + "click=" not in login.text
 
