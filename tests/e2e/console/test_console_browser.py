@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from browser import serious_violations
-from conftest import PASSWORD, SHOTS, Console
+from console_live import PASSWORD, SHOTS, Console
 from harness import triage
 from playwright.sync_api import Page, expect
 from sekmet import free_port

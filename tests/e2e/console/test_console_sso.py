@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import USERS, Console, _start
+from console_live import USERS, Console, start_console
 from oidc import installed_server
 from playwright.sync_api import expect
 from sekmet import free_port, stop_process
@@ -37,7 +37,7 @@ def sso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
     port = free_port()
     oidc = {"issuer": f"http://127.0.0.1:{port}", "client_id": "console",
             "client_secret": SECRET, "allow_private_network": True}
-    console = _start(directory, USERS[:1], oidc=oidc)
+    console = start_console(directory, USERS[:1], oidc=oidc)
     gateway = next(console)
     server = installed_server()
     script = server / "console-sso.mjs"
