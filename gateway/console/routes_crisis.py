@@ -14,8 +14,7 @@ from fastapi.responses import RedirectResponse
 from gateway.console.accounts import ConsoleRole
 from gateway.console.crisis_queue import QueueItem, crisis_queue
 from gateway.console.facts import instant, shown
-from gateway.console.seen import first_sightings
-from gateway.console.views_audit import audit_views
+from gateway.console.seen import audit_first_sightings
 from gateway.console.web import (
     ConsoleRoute,
     Refused,
@@ -42,17 +41,8 @@ async def _queue(request: Request, viewer: Viewer, page: str) -> list[QueueItem]
     services = services_of(request)
     async with services.engine.begin() as conn:
         items = await crisis_queue(conn, services.config, _desks(request, viewer), services.clock)
-        keys = {f"crisis:{i.delivery_id}": i for i in items}
-        fresh = first_sightings(request, viewer.session.id_hash, list(keys))
-        await audit_views(
-            conn,
-            services.audit,
-            username=viewer.username,
-            is_operator=viewer.account.is_operator,
-            seen=[(keys[k].referral_id, keys[k].patient_id) for k in sorted(fresh)],
-            page=page,
-            now=services.clock(),
-        )
+        sightings = {f"crisis:{i.delivery_id}": (i.referral_id, i.patient_id) for i in items}
+        await audit_first_sightings(request, conn, viewer, sightings, page)
     return items
 
 

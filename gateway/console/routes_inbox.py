@@ -10,27 +10,43 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.console.accounts import ConsoleRole
 from gateway.console.facts import instant, shown
-from gateway.console.referrals_seen import ACTIONS, inbox, one_referral
-from gateway.console.seen import first_sightings
+from gateway.console.referrals_seen import ACTIONS, SeenReferral, inbox, one_referral
+from gateway.console.seen import audit_first_sightings
 from gateway.console.timeline import timeline
 from gateway.console.views_audit import audit_views
 from gateway.console.web import (
     ConsoleRoute,
     Refused,
+    Viewer,
     check_post,
     render,
     services_of,
     viewer_of,
 )
 from gateway.loop.task_update import Caller, TaskUpdater
+from gateway.services import Services
 from gateway.store import fhir_store
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 READERS = (ConsoleRole.OPERATOR, ConsoleRole.RECIPIENT, ConsoleRole.CRISIS_RESPONDER)
 NOT_YOURS = "There is no referral here addressed to you."
+
+
+async def _addressed(
+    conn: AsyncConnection, services: Services, viewer: Viewer, referral_id: str
+) -> SeenReferral:
+    """What ``viewer`` may see of the referral; 404 when it is not addressed to them."""
+    seen = await one_referral(
+        conn, services.config, viewer.role, viewer.account.destinations, referral_id,
+        services.clock,
+    )
+    if seen is None:
+        raise Refused(404, NOT_YOURS)
+    return seen
 
 
 @router.get("/inbox")
@@ -42,17 +58,8 @@ async def inbox_page(request: Request) -> Response:
         items = await inbox(
             conn, services.config, viewer.role, viewer.account.destinations, services.clock
         )
-        keys = {f"inbox:{i.referral_id}": i for i in items}
-        fresh = first_sightings(request, viewer.session.id_hash, list(keys))
-        await audit_views(
-            conn,
-            services.audit,
-            username=viewer.username,
-            is_operator=viewer.account.is_operator,
-            seen=[(keys[k].referral_id, keys[k].patient_id) for k in sorted(fresh)],
-            page="/console/inbox",
-            now=services.clock(),
-        )
+        sightings = {f"inbox:{i.referral_id}": (i.referral_id, i.patient_id) for i in items}
+        await audit_first_sightings(request, conn, viewer, sightings, "/console/inbox")
     return render(request, "inbox.html", {"items": items, "shown": shown})
 
 
@@ -62,16 +69,7 @@ async def referral_page(request: Request, referral_id: str, done: str | None = N
     viewer.require(*READERS)
     services = services_of(request)
     async with services.engine.begin() as conn:
-        seen = await one_referral(
-            conn,
-            services.config,
-            viewer.role,
-            viewer.account.destinations,
-            referral_id,
-            services.clock,
-        )
-        if seen is None:
-            raise Refused(404, NOT_YOURS)
+        seen = await _addressed(conn, services, viewer, referral_id)
         await audit_views(
             conn,
             services.audit,
@@ -99,15 +97,8 @@ async def task_action(request: Request, referral_id: str, task_id: str) -> Respo
         raise Refused(422, "That is not an action on a referral.")
     services = services_of(request)
     async with services.engine.begin() as conn:
-        seen = await one_referral(
-            conn,
-            services.config,
-            viewer.role,
-            viewer.account.destinations,
-            referral_id,
-            services.clock,
-        )
-        if seen is None or not any(p.task and p.task.get("id") == task_id for p in seen.parts):
+        seen = await _addressed(conn, services, viewer, referral_id)
+        if not any(p.task and p.task.get("id") == task_id for p in seen.parts):
             raise Refused(404, NOT_YOURS)
         stored = await fhir_store.read(conn, "Task", task_id)
         assert stored is not None

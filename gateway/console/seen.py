@@ -10,6 +10,10 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from gateway.console.views_audit import audit_views
+from gateway.console.web import Viewer, services_of
 
 MAX_SESSIONS = 10_000
 
@@ -27,3 +31,25 @@ def first_sightings(request: Request, session_id: str, keys: list[str]) -> set[s
     fresh = {key for key in keys if key not in seen}
     seen.update(fresh)
     return fresh
+
+
+async def audit_first_sightings(
+    request: Request,
+    conn: AsyncConnection,
+    viewer: Viewer,
+    shown: dict[str, tuple[str, str]],
+    page: str,
+) -> None:
+    """Audit each ``(referral_id, patient_id)`` of ``shown`` (by key) this session has not
+    been shown before on a list page."""
+    services = services_of(request)
+    fresh = first_sightings(request, viewer.session.id_hash, list(shown))
+    await audit_views(
+        conn,
+        services.audit,
+        username=viewer.username,
+        is_operator=viewer.account.is_operator,
+        seen=[shown[key] for key in sorted(fresh)],
+        page=page,
+        now=services.clock(),
+    )
