@@ -5,7 +5,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck unit install openapi bench mutation clean
+.PHONY: run test lint typecheck unit install openapi bench mutation clean browser
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,14 @@ typecheck: $(STAMP)
 unit: $(STAMP)
 	$(BIN)/pytest tests/unit
 
-test: lint typecheck
+# The console's browser tests drive Debian's Chromium (Playwright cannot download its own).
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update && apt-get install -y chromium; \
+	  else echo "make test: /usr/bin/chromium is missing: sudo apt-get install -y chromium" >&2; exit 1; fi; \
+	fi
+
+test: lint typecheck browser
 	$(BIN)/pytest
 
 openapi: $(STAMP)

@@ -453,6 +453,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api.rate_limit import RateLimiter
     from gateway.api.shutdown import AnswerOnShutdown
     from gateway.auth.router import build_auth_router
+    from gateway.console.router import build_console_router
     from gateway.openapi_truth import truthful_openapi
 
     @contextlib.asynccontextmanager
@@ -519,4 +520,5 @@ def create_app(gateway: Gateway) -> FastAPI:
     app.include_router(operations_api.router)
     app.include_router(build_cds_router(build_cds_hooks(gateway)))
     app.include_router(trust_api.router)
+    app.include_router(build_console_router())
     return app

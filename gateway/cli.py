@@ -18,6 +18,7 @@ from gateway.cli_clients import clients_app
 from gateway.cli_destinations import destinations_app
 from gateway.cli_keys import keys_app
 from gateway.cli_report import report_command
+from gateway.cli_users import users_app
 from gateway.config import ConfigError, GatewayConfig
 from gateway.settings import Settings
 
@@ -30,6 +31,7 @@ app.add_typer(dlq_app, name="dlq")
 app.add_typer(keys_app, name="keys")
 app.add_typer(destinations_app, name="destinations")
 app.command("report")(report_command)
+app.add_typer(users_app, name="users")
 
 T = TypeVar("T")
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from gateway.cds.config import CdsClients
 from gateway.trust.config import DriftConfig, ModelCards
+from gateway.console.config import ConsoleConfig
 
 RISK_LEVELS = ("none", "low", "moderate", "high", "imminent")
 PATHWAYS = ("crisis", "clinical", "community", "self-care")
@@ -236,6 +237,7 @@ class GatewayConfig(_Strict):
     """EHRs that call the CDS Hooks service (gateway/cds/config.py)."""
     models: ModelCards = Field(default_factory=list)
     drift: DriftConfig = DriftConfig()
+    console: ConsoleConfig = ConsoleConfig()
 
     @model_validator(mode="after")
     def _consistent(self) -> GatewayConfig:

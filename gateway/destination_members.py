@@ -2,7 +2,7 @@
 destination's ``client_id``, and what ``gateway destinations add-client|remove-client``
 stored in the database (CONTRACT.md v1.1, "Recipients and the notifications they get").
 
-Every reader of membership reads ``destination.clients`` (``gateway.loop.recipients``,
+Every reader of membership reads ``destination.clients`` (``gateway.referral_loop.recipients``,
 Task updates). ``DestinationMembers.refresh`` rewrites those lists in place from YAML +
 database, and ``MembershipRefresh`` runs it before a request at most once a second, so a
 change made by the CLI in another process is in force in every gateway process within a

@@ -36,6 +36,8 @@ log = get_logger("gateway.crisis")
 class Caller:
     client_id: str
     is_operator: bool
+    desks: frozenset[str] | None = None
+    """A console crisis responder's destinations: it acknowledges their deliveries only."""
 
 
 @dataclass(frozen=True)
@@ -152,6 +154,11 @@ class AcknowledgementService:
                 .order_by(deliveries.c.destination)
             )
         )
+        if caller.desks is not None:
+            desk = [d for d in crisis_deliveries if d.destination in caller.desks]
+            if desk:
+                return desk
+            raise NotFound(f"No referral {referral.id} for this client.")
         if caller.is_operator:
             if not crisis_deliveries:
                 raise BusinessRuleViolation(

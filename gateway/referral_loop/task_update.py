@@ -32,6 +32,8 @@ from gateway.store.fhir_store import StoredResource, etag_version
 class Caller:
     client_id: str
     is_operator: bool
+    destinations: frozenset[str] = frozenset()
+    """A console recipient's destinations: it acts as the recipient of their Tasks."""
 
 
 def roles_of(config: GatewayConfig, stored: StoredResource, caller: Caller) -> frozenset[Role]:
@@ -42,8 +44,9 @@ def roles_of(config: GatewayConfig, stored: StoredResource, caller: Caller) -> f
     if stored.client_id == caller.client_id:
         roles.add(Role.REQUESTER)
     destination = task_destination(stored.body)
-    if stored.published and any(
-        d.name == destination and caller.client_id in d.clients for d in config.destinations
+    if stored.published and (
+        destination in caller.destinations
+        or any(d.name == destination and caller.client_id in d.clients for d in config.destinations)
     ):
         roles.add(Role.RECIPIENT)
     return frozenset(roles)

@@ -3,6 +3,7 @@
 from gateway.store import (
     tables,
     tables_cds,
+    tables_console,
     tables_crisis,
     tables_destinations,
     tables_keys,
@@ -16,6 +17,7 @@ __all__ = [
     "metadata",
     "tables",
     "tables_cds",
+    "tables_console",
     "tables_crisis",
     "tables_destinations",
     "tables_keys",
