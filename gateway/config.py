@@ -18,8 +18,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from gateway.cds.config import CdsClients
-from gateway.trust.config import DriftConfig, ModelCards
 from gateway.console.config import ConsoleConfig
+from gateway.trust.config import DriftConfig, ModelCards
 
 RISK_LEVELS = ("none", "low", "moderate", "high", "imminent")
 PATHWAYS = ("crisis", "clinical", "community", "self-care")
