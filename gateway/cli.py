@@ -15,6 +15,7 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.cli_keys import keys_app
+from gateway.cli_models import models_app
 from gateway.config import ConfigError, GatewayConfig
 from gateway.settings import Settings
 
@@ -26,6 +27,7 @@ app.add_typer(clients_app, name="clients")
 app.add_typer(audit_app, name="audit")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(keys_app, name="keys")
+app.add_typer(models_app, name="models")
 
 T = TypeVar("T")
 

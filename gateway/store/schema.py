@@ -6,6 +6,7 @@ from gateway.store import (
     tables_crisis,
     tables_keys,
     tables_loop,
+    tables_ops,
     tables_rights,
 )
 from gateway.store.tables import metadata
@@ -17,5 +18,6 @@ __all__ = [
     "tables_crisis",
     "tables_keys",
     "tables_loop",
+    "tables_ops",
     "tables_rights",
 ]

@@ -1,0 +1,151 @@
+"""Tabletop as code: read a runbook page, check what it quotes, run its steps.
+
+A runbook under ``docs/runbooks/`` quotes commands in fenced code blocks
+(```` ```sh ````). ``Runbook`` parses them; ``check_commands`` fails when a quoted
+``gateway ...`` command, sub-command or option no longer exists, and
+``check_paths`` when a quoted ``GET /...`` route is not served. ``run`` plays a step:
+it refuses a command the page does not quote (same sub-command, options the page
+names) and runs it through typer's CliRunner in a thread, as an operator would
+type it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import shlex
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+import typer
+from fastapi import FastAPI
+from starlette.routing import BaseRoute
+from typer.testing import CliRunner, Result
+
+from gateway.cli import app as cli_app
+
+RUNBOOKS = Path(__file__).resolve().parents[2] / "docs" / "runbooks"
+_FENCE = re.compile(r"^```[a-z]*\n(.*?)^```", re.S | re.M)
+_HTTP = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/[^\s`\"')]*)")
+
+
+@dataclass(frozen=True)
+class Quoted:
+    """One ``gateway`` command quoted on the page."""
+
+    line: str
+    path: tuple[str, ...]
+    """The sub-commands, e.g. ``("models", "pause")``."""
+    options: frozenset[str]
+
+
+def _root() -> click.Group:
+    command = typer.main.get_command(cli_app)
+    assert isinstance(command, click.Group)
+    return command
+
+
+def _resolve(words: list[str]) -> tuple[click.Command, tuple[str, ...], list[str]]:
+    """The command ``words`` names, its sub-command path, and the words left over."""
+    command: click.Command = _root()
+    path: list[str] = []
+    rest = list(words)
+    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
+        found = command.get_command(click.Context(command), rest[0])
+        assert found is not None, f"`gateway {' '.join(words)}`: no command '{rest[0]}'"
+        command = found
+        path.append(rest.pop(0))
+    assert not isinstance(command, click.Group), f"`gateway {' '.join(words)}` is incomplete"
+    return command, tuple(path), rest
+
+
+def _options(words: list[str]) -> frozenset[str]:
+    return frozenset(w.split("=", 1)[0] for w in words if w.startswith("--"))
+
+
+def _gateway_words(line: str) -> list[str] | None:
+    """The words after ``gateway`` in a shell line, skipping ``$``, env and pipes."""
+    line = line.strip().removeprefix("$ ")
+    if not line or line.startswith("#"):
+        return None
+    try:
+        words = shlex.split(line, comments=True)
+    except ValueError:
+        return None
+    while words and re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", words[0]):
+        words.pop(0)
+    if not words or words[0] != "gateway":
+        return None
+    words = words[1:]
+    for stop in ("|", ">", ">>", "&&", ";", "<"):
+        if stop in words:
+            words = words[: words.index(stop)]
+    return words
+
+
+class Runbook:
+    def __init__(self, name: str) -> None:
+        self.path = RUNBOOKS / name
+        self.text = self.path.read_text(encoding="utf-8")
+        blocks = _FENCE.findall(self.text)
+        self.quoted: list[Quoted] = []
+        for block in blocks:
+            for line in block.splitlines():
+                words = _gateway_words(line)
+                if words is None:
+                    continue
+                _command, path, rest = _resolve(words)
+                self.quoted.append(Quoted(line.strip(), path, _options(rest)))
+        self.http = sorted(set(_HTTP.findall(self.text)))
+        assert self.quoted or self.http, f"{name} quotes no command"
+
+    def check_commands(self) -> None:
+        """Every quoted command and option exists in today's CLI."""
+        for quoted in self.quoted:
+            command, _path, _rest = _resolve(_gateway_words(quoted.line) or [])
+            known = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
+            unknown = sorted(quoted.options - known)
+            assert not unknown, f"`{quoted.line}`: no option {', '.join(unknown)}"
+
+    def check_paths(self, app: FastAPI) -> None:
+        """Every quoted route is served (console pages once the console is mounted)."""
+        routes = [r for r in app.routes if hasattr(r, "path")]
+        has_console = any(_path(r).startswith("/console") for r in routes)
+        for method, quoted in self.http:
+            if quoted.startswith("/console") and not has_console:
+                continue
+            bare = quoted.split("?", 1)[0].rstrip(".,:;")
+            assert any(_served(r, method, bare) for r in routes), f"{method} {quoted} not served"
+
+    async def run(self, command: str, env: dict[str, str], stdin: str | None = None) -> Result:
+        """Run one step the page quotes; assert it succeeded; return its result."""
+        words = _gateway_words(command)
+        assert words is not None, command
+        _cmd, path, rest = _resolve(words)
+        used = _options(rest)
+        assert any(q.path == path and used <= q.options for q in self.quoted), (
+            f"{self.path.name} does not quote `gateway {' '.join(path)}` with {sorted(used)}"
+        )
+        result = await asyncio.to_thread(CliRunner().invoke, cli_app, words, env=env, input=stdin)
+        assert result.exit_code == 0, f"`{command}` failed: {result.output}"
+        return result
+
+    def says(self, *phrases: str) -> None:
+        """The page says each phrase (case-insensitive): what to look at, whom to tell."""
+        lowered = " ".join(self.text.lower().split())
+        for phrase in phrases:
+            assert phrase.lower() in lowered, f"{self.path.name} does not say '{phrase}'"
+
+
+def _path(route: BaseRoute) -> str:
+    return str(getattr(route, "path", ""))
+
+
+def _served(route: BaseRoute, method: str, path: str) -> bool:
+    methods = getattr(route, "methods", None) or set()
+    if method not in methods:
+        return False
+    pattern = re.sub(r"\{[^}]+\}", "[^/]+", _path(route))
+    page = re.sub(r"\{[^}]+\}", "x", path)
+    return re.fullmatch(pattern, page) is not None or _path(route) == path
