@@ -14,6 +14,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cli_activity import activity_app
 from gateway.cli_keys import keys_app
 from gateway.cli_models import models_app
 from gateway.config import ConfigError, GatewayConfig
@@ -28,6 +29,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(keys_app, name="keys")
 app.add_typer(models_app, name="models")
+app.add_typer(activity_app, name="activity")
 
 T = TypeVar("T")
 

@@ -16,16 +16,19 @@ import re
 import shlex
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-import click
 import typer
 from fastapi import FastAPI
-from starlette.routing import BaseRoute
 from typer.testing import CliRunner, Result
 
 from gateway.cli import app as cli_app
 
 RUNBOOKS = Path(__file__).resolve().parents[2] / "docs" / "runbooks"
+NOT_YET_MERGED = frozenset({"users", "destinations", "report"})
+"""Commands CONTRACT.md v1.1 names that other branches build (console accounts,
+destination clients, the transparency report): checked as soon as they exist."""
+PAGES_NOT_YET_MERGED = ("/console", "/transparency")
 _FENCE = re.compile(r"^```[a-z]*\n(.*?)^```", re.S | re.M)
 _HTTP = re.compile(r"\b(GET|POST|PUT|PATCH|DELETE) (/[^\s`\"')]*)")
 
@@ -40,23 +43,33 @@ class Quoted:
     options: frozenset[str]
 
 
-def _root() -> click.Group:
-    command = typer.main.get_command(cli_app)
-    assert isinstance(command, click.Group)
-    return command
+def _root() -> Any:
+    """The CLI as the command tree typer builds (a group of groups and commands)."""
+    return typer.main.get_command(cli_app)
 
 
-def _resolve(words: list[str]) -> tuple[click.Command, tuple[str, ...], list[str]]:
-    """The command ``words`` names, its sub-command path, and the words left over."""
-    command: click.Command = _root()
+def _subcommands(command: Any) -> dict[str, Any] | None:
+    """The sub-commands of a group; None for a plain command."""
+    found = getattr(command, "commands", None)
+    return found if isinstance(found, dict) else None
+
+
+def _resolve(words: list[str]) -> tuple[Any, tuple[str, ...], list[str]]:
+    """The command ``words`` names, its sub-command path, and the words left over.
+
+    A top-level command in ``NOT_YET_MERGED`` that does not exist yet resolves to
+    None (its check is skipped until it exists).
+    """
+    command = _root()
+    if words and words[0] in NOT_YET_MERGED and words[0] not in (_subcommands(command) or {}):
+        return None, (words[0],), []
     path: list[str] = []
     rest = list(words)
-    while isinstance(command, click.Group) and rest and not rest[0].startswith("-"):
-        found = command.get_command(click.Context(command), rest[0])
-        assert found is not None, f"`gateway {' '.join(words)}`: no command '{rest[0]}'"
-        command = found
+    while (children := _subcommands(command)) is not None and rest and not rest[0].startswith("-"):
+        assert rest[0] in children, f"`gateway {' '.join(words)}`: no command '{rest[0]}'"
+        command = children[rest[0]]
         path.append(rest.pop(0))
-    assert not isinstance(command, click.Group), f"`gateway {' '.join(words)}` is incomplete"
+    assert _subcommands(command) is None, f"`gateway {' '.join(words)}` is incomplete"
     return command, tuple(path), rest
 
 
@@ -104,19 +117,28 @@ class Runbook:
         """Every quoted command and option exists in today's CLI."""
         for quoted in self.quoted:
             command, _path, _rest = _resolve(_gateway_words(quoted.line) or [])
+            if command is None:  # not yet merged (NOT_YET_MERGED)
+                continue
             known = {o for p in command.params for o in (*p.opts, *p.secondary_opts)}
             unknown = sorted(quoted.options - known)
             assert not unknown, f"`{quoted.line}`: no option {', '.join(unknown)}"
 
     def check_paths(self, app: FastAPI) -> None:
-        """Every quoted route is served (console pages once the console is mounted)."""
-        routes = [r for r in app.routes if hasattr(r, "path")]
-        has_console = any(_path(r).startswith("/console") for r in routes)
+        """Every quoted route is served, as the app's OpenAPI document lists them
+        (console and report pages once those are merged)."""
+        served = [
+            (method.upper(), path)
+            for path, operations in app.openapi()["paths"].items()
+            for method in operations
+        ]
         for method, quoted in self.http:
-            if quoted.startswith("/console") and not has_console:
+            pending = next((p for p in PAGES_NOT_YET_MERGED if quoted.startswith(p)), None)
+            if pending and not any(path.startswith(pending) for _m, path in served):
                 continue
             bare = quoted.split("?", 1)[0].rstrip(".,:;")
-            assert any(_served(r, method, bare) for r in routes), f"{method} {quoted} not served"
+            assert any(_served(m, p, method, bare) for m, p in served), (
+                f"{self.path.name}: {method} {quoted} is not served"
+            )
 
     async def run(self, command: str, env: dict[str, str], stdin: str | None = None) -> Result:
         """Run one step the page quotes; assert it succeeded; return its result."""
@@ -138,14 +160,13 @@ class Runbook:
             assert phrase.lower() in lowered, f"{self.path.name} does not say '{phrase}'"
 
 
-def _path(route: BaseRoute) -> str:
-    return str(getattr(route, "path", ""))
-
-
-def _served(route: BaseRoute, method: str, path: str) -> bool:
-    methods = getattr(route, "methods", None) or set()
-    if method not in methods:
+def _served(method: str, path: str, quoted_method: str, quoted: str) -> bool:
+    if method != quoted_method:
         return False
-    pattern = re.sub(r"\{[^}]+\}", "[^/]+", _path(route))
-    page = re.sub(r"\{[^}]+\}", "x", path)
-    return re.fullmatch(pattern, page) is not None or _path(route) == path
+    pattern = re.sub(r"\{[^}]+\}", "[^/]+", path)
+    return re.fullmatch(pattern, re.sub(r"\{[^}]+\}", "x", quoted)) is not None
+
+
+def cli_env(database_url: str) -> dict[str, str]:
+    """The environment an operator's shell has: the gateway's database."""
+    return {"GATEWAY_DATABASE_URL": database_url}
