@@ -140,8 +140,10 @@ class Runbook:
                 f"{self.path.name}: {method} {quoted} is not served"
             )
 
-    async def run(self, command: str, env: dict[str, str], stdin: str | None = None) -> Result:
-        """Run one step the page quotes; assert it succeeded; return its result."""
+    async def run(
+        self, command: str, env: dict[str, str], stdin: str | None = None, exit_code: int = 0
+    ) -> Result:
+        """Run one step the page quotes; assert it exits ``exit_code``; return its result."""
         words = _gateway_words(command)
         assert words is not None, command
         _cmd, path, rest = _resolve(words)
@@ -150,7 +152,9 @@ class Runbook:
             f"{self.path.name} does not quote `gateway {' '.join(path)}` with {sorted(used)}"
         )
         result = await asyncio.to_thread(CliRunner().invoke, cli_app, words, env=env, input=stdin)
-        assert result.exit_code == 0, f"`{command}` failed: {result.output}"
+        assert result.exit_code == exit_code, (
+            f"`{command}` exited {result.exit_code}: {result.output}"
+        )
         return result
 
     def says(self, *phrases: str) -> None:
