@@ -98,8 +98,8 @@ def _gateway_words(line: str) -> list[str] | None:
 
 
 class Runbook:
-    def __init__(self, name: str) -> None:
-        self.path = RUNBOOKS / name
+    def __init__(self, name: str, directory: Path = RUNBOOKS) -> None:
+        self.path = directory / name
         self.text = self.path.read_text(encoding="utf-8")
         blocks = _FENCE.findall(self.text)
         self.quoted: list[Quoted] = []
