@@ -43,7 +43,7 @@ def activity_client(
 
     async def run(engine: AsyncEngine) -> list[Activity]:
         async with engine.connect() as conn:
-            return list(await client_activity(conn, client_id, start))
+            return await client_activity(conn, client_id, start)
 
     found = _with_engine(_settings(), run)
     for activity in found:

@@ -4,7 +4,6 @@ referral and person each touched (docs/runbooks/app-key-leaked.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -47,7 +46,7 @@ def _names(entry: dict[str, Any], client_id: str) -> bool:
 
 async def client_activity(
     conn: AsyncConnection, client_id: str, since: datetime | None = None
-) -> Iterator[Activity]:
+) -> list[Activity]:
     """Audit entries naming ``client_id``, oldest first (``since``: from that moment)."""
     query = select(audit_log).order_by(audit_log.c.seq)
     if since is not None:
@@ -67,4 +66,4 @@ async def client_activity(
                     entry.get("outcomeDesc"),
                 )
             )
-    return iter(found)
+    return found

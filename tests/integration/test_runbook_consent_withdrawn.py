@@ -64,4 +64,4 @@ async def test_consent_withdrawn_in_flight_runbook(tmp_path: Path, database_url:
         rows = (await h.get(f"/patients/{PERSON}/disclosures", client_id="operator")).json()
         assert [r["recipient"]["display"] for r in rows["disclosures"]] == ["crisis-desk"]
         summary = await h.get(f"/consents/{consent_id}/summary")
-        assert summary.status_code == 200
+        assert summary.status_code == 200 and summary.json()["status"] == "inactive"
