@@ -20,7 +20,7 @@ import asyncio
 import json
 import secrets
 import time
-from collections.abc import AsyncGenerator, Callable, Generator
+from collections.abc import AsyncGenerator, Awaitable, Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -56,6 +56,18 @@ class SmartBackendCredentials:
     alg: SigningAlgorithm
     scope: str
     token_url: str | None = None
+
+
+@dataclass(frozen=True)
+class AssertionKey:
+    """A key to sign client assertions with, as a rotating keyring hands it out."""
+
+    private_key_pem: bytes
+    kid: str
+    alg: SigningAlgorithm
+
+
+KeySource = Callable[[], Awaitable[AssertionKey | None]]
 
 
 def load_signing_key(pem: bytes, alg: SigningAlgorithm) -> RSAKey | ECKey:
@@ -95,11 +107,15 @@ class SmartBackendAuth(httpx.Auth):
         new_jti: Callable[[], str] = lambda: secrets.token_urlsafe(32),
         assertion_lifetime: int = MAX_ASSERTION_LIFETIME,
         refresh_margin: float = 30.0,
+        key_source: KeySource | None = None,
     ) -> None:
         if not 0 < assertion_lifetime <= MAX_ASSERTION_LIFETIME:
             raise ValueError(f"assertion lifetime must be 1..{MAX_ASSERTION_LIFETIME} seconds")
         self._credentials = credentials
         self._key = load_signing_key(credentials.private_key_pem, credentials.alg)
+        self._kid: str = credentials.kid
+        self._alg: SigningAlgorithm = credentials.alg
+        self._key_source = key_source
         self._base_url = base_url.rstrip("/")
         self._http = http
         self._clock = clock
@@ -145,10 +161,15 @@ class SmartBackendAuth(httpx.Auth):
             "exp": issued_at + self._assertion_lifetime,
             "jti": self._new_jti(),
         }
-        header = {"alg": self._credentials.alg, "kid": self._credentials.kid, "typ": "JWT"}
-        return jws.serialize_compact(
-            header, json.dumps(claims), self._key, algorithms=[self._credentials.alg]
-        )
+        header = {"alg": self._alg, "kid": self._kid, "typ": "JWT"}
+        return jws.serialize_compact(header, json.dumps(claims), self._key, algorithms=[self._alg])
+
+    async def _use_current_key(self) -> None:
+        """Switch to the key the source names now, if it names another."""
+        current = await self._key_source() if self._key_source is not None else None
+        if current is not None and current.kid != self._kid:
+            self._key = load_signing_key(current.private_key_pem, current.alg)
+            self._kid, self._alg = current.kid, current.alg
 
     async def aclose(self) -> None:
         """Close the client that carries the token and discovery requests."""
@@ -160,6 +181,7 @@ class SmartBackendAuth(httpx.Auth):
 
     async def _request_token(self) -> _CachedToken:
         token_url = await self._discover_token_url()
+        await self._use_current_key()
         form = {
             "grant_type": "client_credentials",
             "client_assertion_type": ASSERTION_TYPE,

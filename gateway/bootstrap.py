@@ -54,6 +54,8 @@ from gateway.destinations.factories import (
     ConnectorKit,
     build_connector,
     build_task_readers,
+    ehr_client_seed,
+    ehr_key_source,
     escalation_senders,
     outbound_client,
 )
@@ -117,6 +119,9 @@ class Gateway:
     """The access-token signing keys (``gateway keys``), loaded at start."""
     signing_seed: GatewaySigningKey | None = None
     """The configured key file, stored as the first key when the database has none."""
+    ehr_keyring: Keyring | None = None
+    """The keys the gateway signs its client assertions to EHRs with (``--which ehr-client``)."""
+    ehr_seed: GatewaySigningKey | None = None
     behind_audit_head: int | None = None
     """Audit entries the database lacks against ``GATEWAY_AUDIT_HEAD_FILE`` (a restore)."""
     drift_monitor: DriftMonitor | None = None
@@ -152,6 +157,8 @@ class Gateway:
             await _sync_destination_organizations(conn, self.config, now)
         if self.access_keyring is not None:
             await self.access_keyring.load(self.signing_seed)
+        if self.ehr_keyring is not None:
+            await self.ehr_keyring.load(self.ehr_seed)
         if self.settings.audit_head_file is not None:
             self.behind_audit_head = await entries_behind_head(
                 self.engine, self.settings.audit_head_file
@@ -304,7 +311,12 @@ def build_gateway(
     notify.listen(on_task_changed)
     engine = create_engine(settings.database_url)
     audit = AuditRecorder(engine, clock, settings.public_url)
-    kit = ConnectorKit(config, InboxConnector(StoreInboxPublisher(engine, clock)))
+    ehr_keyring = Keyring(DatabaseKeyStore(engine, clock), "ehr-client", clock)
+    kit = ConnectorKit(
+        config,
+        InboxConnector(StoreInboxPublisher(engine, clock)),
+        ehr_keys=ehr_key_source(ehr_keyring),
+    )
     if connectors is None:
         connectors = {d.name: build_connector(d, kit) for d in config.destinations}
     http = outbound_client(config)
@@ -371,6 +383,8 @@ def build_gateway(
         _wake=wake,
         access_keyring=access_keyring,
         signing_seed=signing_key,
+        ehr_keyring=ehr_keyring,
+        ehr_seed=ehr_client_seed(config),
     )
     gateway.services.worker_running = gateway.worker_running
     worker.metrics = gateway.services.metrics
@@ -447,6 +461,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     from gateway.api import tasks as tasks_api
     from gateway.api import trust as trust_api
     from gateway.api.admission import IntakeAdmission
+    from gateway.api.ehr_client_jwks import build_ehr_jwks_router
     from gateway.api.errors import install_error_handlers
     from gateway.api.fhir_format import JsonOnly
     from gateway.api.limits import ConcurrencyLimit
@@ -508,6 +523,7 @@ def create_app(gateway: Gateway) -> FastAPI:
     )
     app.add_middleware(AnswerOnShutdown)
     app.include_router(build_auth_router(gateway.services.token_service))
+    app.include_router(build_ehr_jwks_router(gateway.ehr_keyring))
     app.include_router(triage.router)
     app.include_router(referrals.router)
     app.include_router(crisis_api.router)

@@ -14,9 +14,11 @@ from typing import Annotated, Any, TypeVar
 import typer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.cli_activity import activity_app
 from gateway.cli_clients import clients_app
 from gateway.cli_destinations import destinations_app
 from gateway.cli_keys import keys_app
+from gateway.cli_models import models_app
 from gateway.cli_report import report_command
 from gateway.cli_users import users_app
 from gateway.config import ConfigError, GatewayConfig
@@ -32,6 +34,8 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(destinations_app, name="destinations")
 app.command("report")(report_command)
 app.add_typer(users_app, name="users")
+app.add_typer(models_app, name="models")
+app.add_typer(activity_app, name="activity")
 
 T = TypeVar("T")
 

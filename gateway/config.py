@@ -238,6 +238,8 @@ class GatewayConfig(_Strict):
     models: ModelCards = Field(default_factory=list)
     drift: DriftConfig = DriftConfig()
     console: ConsoleConfig = ConsoleConfig()
+    models_paused_route: str | None = None
+    """Where a paused model version's referrals go unless high-risk (gateway/paused_routing.py)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> GatewayConfig:
@@ -259,6 +261,16 @@ class GatewayConfig(_Strict):
         client_ids = [c.client_id for c in self.clients]
         if len(set(client_ids)) != len(client_ids):
             raise ValueError("client_id values must be unique")
+        return self
+
+    @model_validator(mode="after")
+    def _paused_route_exists(self) -> GatewayConfig:
+        if self.models_paused_route and self.models_paused_route not in {
+            d.name for d in self.destinations
+        }:
+            raise ValueError(
+                f"models_paused_route names unknown destination '{self.models_paused_route}'"
+            )
         return self
 
     def destination(

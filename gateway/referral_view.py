@@ -102,6 +102,7 @@ async def load_referral(
         "pathway": row.pathway,
         "urgency": row.urgency,
         "routing": answer["routing"],
+        **{k: answer[k] for k in ("model_paused", "model_paused_reason") if k in answer},
         "explanation": orjson.loads(row.explanation),
         "consent_id": answer["consent_id"],
         "consent_summary": answer["consent_summary"],

@@ -36,15 +36,21 @@ class Route:
     reason: str
     safety: bool = False
     """Added by a safety rule: the crisis lane, never skipped silently."""
+    model_paused: bool = False
+    """Chosen because the referring model version is paused (gateway/paused_routing.py)."""
 
 
 @dataclass(frozen=True)
 class RoutingDecision:
     routes: tuple[Route, ...]
     matched_rules: tuple[str, ...] = field(default_factory=tuple)
+    model_paused: str | None = None
+    """Why a person sees this referral instead of the rules: its model version is paused."""
 
     def to_dict(self) -> dict[str, object]:
+        paused = {"model_paused": True, "model_paused_reason": self.model_paused}
         return {
+            **(paused if self.model_paused else {}),
             "matched_rules": list(self.matched_rules),
             "routes": [
                 {

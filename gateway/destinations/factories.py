@@ -20,8 +20,15 @@ from connectors.fhir import FhirConnector
 from connectors.hsds import HsdsClient
 from connectors.inbox import InboxConnector
 from connectors.outbound import OutboundPolicy, make_client
-from connectors.smart_backend import SmartBackendAuth, SmartBackendCredentials
+from connectors.smart_backend import (
+    AssertionKey,
+    KeySource,
+    SmartBackendAuth,
+    SmartBackendCredentials,
+)
 from connectors.webhooks import WebhookConnector
+from gateway.auth.access_tokens import GatewaySigningKey
+from gateway.auth.keyring import Keyring
 from gateway.config import (
     AnyDestination,
     CommunityDestination,
@@ -44,6 +51,8 @@ class ConnectorKit:
 
     config: GatewayConfig
     inbox: InboxConnector
+    ehr_keys: KeySource | None = None
+    """The rotating ``ehr-client`` keyring, for EHRs registered with the seeded key."""
 
     def client(self, allow_private_network: bool = False) -> httpx.AsyncClient:
         """An outbound client under the outbound policy (``outbound.allow_private``)."""
@@ -57,8 +66,36 @@ def outbound_client(
     return make_client(policy, total_timeout=TOTAL_TIMEOUT)
 
 
-def fhir_client(destination: FhirDestination, config: GatewayConfig) -> httpx.AsyncClient:
-    """An outbound client for an EHR, with SMART Backend Services auth when configured."""
+def ehr_client_seed(config: GatewayConfig) -> GatewaySigningKey | None:
+    """The first EHR's configured key: the ``ehr-client`` keyring's first key."""
+    for destination in config.destinations:
+        if isinstance(destination, FhirDestination) and destination.auth is not None:
+            auth = destination.auth
+            return GatewaySigningKey.from_pem_file(auth.private_key_file, kid=auth.kid)
+    return None
+
+
+def ehr_key_source(keyring: Keyring) -> KeySource:
+    """What ``SmartBackendAuth`` signs with: the keyring's current ``ehr-client`` key."""
+
+    async def current() -> AssertionKey | None:
+        try:
+            key = await keyring.signer()
+        except RuntimeError:  # no key stored yet: the configured one signs
+            return None
+        return AssertionKey(key.private_pem(), key.kid, key.alg)
+
+    return current
+
+
+def fhir_client(
+    destination: FhirDestination, config: GatewayConfig, ehr_keys: KeySource | None = None
+) -> httpx.AsyncClient:
+    """An outbound client for an EHR, with SMART Backend Services auth when configured.
+
+    An EHR registered with the seeded key (its ``kid``) follows the ``ehr-client``
+    keyring's rotations; one registered with another key keeps its own.
+    """
     private = destination.allow_private_network
     client = outbound_client(config, private)
     if destination.auth is not None:
@@ -74,16 +111,24 @@ def fhir_client(destination: FhirDestination, config: GatewayConfig) -> httpx.As
             ),
             base_url=destination.base_url,
             http=outbound_client(config, private),
+            key_source=ehr_keys if _follows_keyring(destination, config) else None,
         )
     return client
 
 
+def _follows_keyring(destination: FhirDestination, config: GatewayConfig) -> bool:
+    seed = next(
+        (d.auth for d in config.destinations if isinstance(d, FhirDestination) and d.auth), None
+    )
+    return destination.auth is not None and seed is not None and destination.auth.kid == seed.kid
+
+
 def fhir_connector(destination: FhirDestination, kit: ConnectorKit) -> Connector:
-    return FhirConnector(destination.base_url, fhir_client(destination, kit.config))
+    return FhirConnector(destination.base_url, fhir_client(destination, kit.config, kit.ehr_keys))
 
 
 def fhir_task_reader(destination: FhirDestination, kit: ConnectorKit) -> EhrTaskReader:
-    return EhrTaskReader(destination.base_url, fhir_client(destination, kit.config))
+    return EhrTaskReader(destination.base_url, fhir_client(destination, kit.config, kit.ehr_keys))
 
 
 def crisis_connector(destination: CrisisDestination, kit: ConnectorKit) -> Connector:

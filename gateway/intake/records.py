@@ -21,8 +21,10 @@ def accepted_response(
 ) -> bytes:
     """The body of the 202 (CONTRACT.md, "Accepted"), stored to answer a replay the same."""
     summary = summarize(consent, now=item.now)
+    paused = item.decision.model_paused
     return orjson.dumps(
         {
+            **({"model_paused": True, "model_paused_reason": paused} if paused else {}),
             "referral_id": item.referral_id,
             "triage_id": item.submission.triage_id,
             "status": "accepted",

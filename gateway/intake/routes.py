@@ -43,6 +43,8 @@ class DecidedRoute:
             view["emergency"] = True
         if not decision.permit:
             view["skipped"] = True
+        if self.route.model_paused:
+            view["model_paused"] = True
         return view
 
 

@@ -31,6 +31,7 @@ from gateway.fhir_task import destination_task, owner_reference
 from gateway.intake.consent_in_force import consent_in_force, referenced_consent_id
 from gateway.intake.facts import routing_facts
 from gateway.intake.linking import Linked, NaturalKey, link_resources, local_entries, task_template
+from gateway.intake.paused import route_paused_to_people
 from gateway.intake.records import accepted_response, delivery_row, referral_row
 from gateway.intake.routes import (
     LANE_CRISIS,
@@ -181,6 +182,7 @@ class IntakeService:
             conn, [e for i in fresh for e in local_entries(items[i].bundle)]
         )
         consents = await self._referenced_consents(conn, [items[i] for i in fresh])
+        await route_paused_to_people(conn, self.config, [items[i] for i in fresh])
         created: dict[tuple[str, str, str], str] = {}
         written: list[_Written] = []
         for index in fresh:

@@ -8,6 +8,7 @@ from gateway.store import (
     tables_destinations,
     tables_keys,
     tables_loop,
+    tables_ops,
     tables_rights,
     tables_trust,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "tables_destinations",
     "tables_keys",
     "tables_loop",
+    "tables_ops",
     "tables_rights",
     "tables_trust",
 ]

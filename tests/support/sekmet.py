@@ -161,13 +161,15 @@ def start_sekmet(
     *,
     smart: SmartRegistration | None = None,
     registered_jwks: dict[str, Any] | None = None,
+    registered_jwks_url: str | None = None,
     port: int | None = None,
 ) -> Iterator[Ehr]:
     """Run a sekmet server until the block ends.
 
     With ``smart``, the server requires SMART Backend Services tokens and registers
     ``smart.client_id`` with ``registered_jwks`` (default: the public half of
-    ``smart.private_key_file``, i.e. the gateway's key is accepted).
+    ``smart.private_key_file``, i.e. the gateway's key is accepted), or with the
+    ``registered_jwks_url`` the server fetches the gateway's keys from.
     """
     port = port or free_port()
     root = f"http://127.0.0.1:{port}"
@@ -183,11 +185,12 @@ def start_sekmet(
     }
     if smart is not None:
         jwks = registered_jwks or public_jwks_of(smart.private_key_file.read_bytes(), smart.kid)
+        keys: dict[str, Any] = (
+            {"jwks_url": registered_jwks_url} if registered_jwks_url else {"jwks": jwks}
+        )
         settings["server_auth"] = {
             "types": ["smart"],
-            "smart_clients": [
-                {"client_id": smart.client_id, "jwks": jwks, "scopes": "system/*.cruds"}
-            ],
+            "smart_clients": [{"client_id": smart.client_id, **keys, "scopes": "system/*.cruds"}],
             "token_lifetime": 300,
         }
     config = directory / "settings.yaml"
