@@ -82,7 +82,8 @@ def serve(
     """Start the gateway (and, by default, its delivery worker)."""
     import uvicorn
 
-    from gateway.bootstrap import build_gateway, create_app
+    from gateway.app import create_app
+    from gateway.bootstrap import build_gateway
     from gateway.logging import configure_logging, get_logger
 
     settings = _settings(host=host, port=port, run_worker=worker)

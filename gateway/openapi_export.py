@@ -14,7 +14,8 @@ from typing import Any
 
 from joserfc.jwk import ECKey
 
-from gateway.bootstrap import DEFAULT_CONFIG, build_gateway, create_app
+from gateway.app import create_app
+from gateway.bootstrap import DEFAULT_CONFIG, build_gateway
 from gateway.config import load_config
 from gateway.settings import Settings
 

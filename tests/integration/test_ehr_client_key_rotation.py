@@ -22,7 +22,8 @@ from sekmet import (
 )
 from typer.testing import CliRunner
 
-from gateway.bootstrap import Gateway, create_app
+from gateway.app import create_app
+from gateway.bootstrap import Gateway
 from gateway.cli import app as cli
 
 pytestmark = pytest.mark.integration

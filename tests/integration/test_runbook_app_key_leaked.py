@@ -10,7 +10,7 @@ import pytest
 from harness import PUBLIC_URL, client_assertion, new_key, public_jwks, running_gateway, triage
 from runbook import Runbook, cli_env
 
-from gateway.bootstrap import create_app
+from gateway.app import create_app
 
 pytestmark = pytest.mark.integration
 

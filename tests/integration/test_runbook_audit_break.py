@@ -11,7 +11,7 @@ from harness import running_gateway, triage
 from runbook import Runbook, cli_env
 from sqlalchemy import func, select, update
 
-from gateway.bootstrap import create_app
+from gateway.app import create_app
 from gateway.store.tables import audit_log
 
 pytestmark = pytest.mark.integration

@@ -11,7 +11,7 @@ from harness import running_gateway, triage
 from runbook import Runbook, cli_env
 
 from connectors.mock import MockConnector
-from gateway.bootstrap import create_app
+from gateway.app import create_app
 
 pytestmark = pytest.mark.integration
 

@@ -10,7 +10,7 @@ import pytest
 from harness import running_gateway, triage
 from runbook import Runbook
 
-from gateway.bootstrap import create_app
+from gateway.app import create_app
 
 pytestmark = pytest.mark.integration
 

@@ -12,7 +12,7 @@ from harness import running_gateway, triage
 from joserfc import jws
 from runbook import Runbook, cli_env
 
-from gateway.bootstrap import create_app
+from gateway.app import create_app
 
 pytestmark = pytest.mark.integration
 

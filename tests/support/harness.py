@@ -18,7 +18,8 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 
 from connectors.base import Connector
-from gateway.bootstrap import Gateway, build_gateway, create_app
+from gateway.app import create_app
+from gateway.bootstrap import Gateway, build_gateway
 from gateway.config import parse_config
 from gateway.delivery.retry import RetryPolicy
 from gateway.settings import Settings

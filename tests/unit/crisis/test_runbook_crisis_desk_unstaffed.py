@@ -23,7 +23,7 @@ from crisis_rig import (
 from harness import running_gateway
 from runbook import Runbook
 
-from gateway.bootstrap import create_app
+from gateway.app import create_app
 
 
 async def test_crisis_desk_unstaffed_runbook(tmp_path: Path) -> None:

@@ -21,7 +21,8 @@ from schemathesis import GenerationMode
 from schemathesis.python import asgi
 from schemathesis.specs.openapi.checks import positive_data_acceptance, unsupported_method
 
-from gateway.bootstrap import build_gateway, create_app
+from gateway.app import create_app
+from gateway.bootstrap import build_gateway
 from gateway.config import parse_config
 from gateway.settings import Settings
 
