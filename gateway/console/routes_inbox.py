@@ -12,11 +12,13 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from gateway.config import RISK_LEVELS
 from gateway.console.accounts import ConsoleRole
 from gateway.console.facts import instant, shown
 from gateway.console.referrals_seen import ACTIONS, SeenReferral, inbox, one_referral
 from gateway.console.seen import audit_first_sightings
 from gateway.console.timeline import timeline
+from gateway.console.trust_panel import trust_of
 from gateway.console.views_audit import audit_views
 from gateway.console.web import (
     ConsoleRoute,
@@ -30,6 +32,7 @@ from gateway.console.web import (
 from gateway.referral_loop.task_update import Caller, TaskUpdater
 from gateway.services import Services
 from gateway.store import fhir_store
+from gateway.trust.reviews import Reviewer, record_review
 
 router = APIRouter(prefix="/console", route_class=ConsoleRoute, include_in_schema=False)
 READERS = (ConsoleRole.OPERATOR, ConsoleRole.RECIPIENT, ConsoleRole.CRISIS_RESPONDER)
@@ -80,11 +83,42 @@ async def referral_page(request: Request, referral_id: str, done: str | None = N
             now=services.clock(),
         )
         history = await timeline(conn, referral_id) if viewer.account.is_operator else None
+        trust = await trust_of(conn, services, seen)
     return render(
         request,
         "referral.html",
-        {"seen": seen, "history": history, "shown": shown, "instant": instant, "done": done},
+        {
+            "seen": seen,
+            "history": history,
+            "shown": shown,
+            "instant": instant,
+            "done": done,
+            "risk_levels": RISK_LEVELS,
+            **trust,
+        },
     )
+
+
+@router.post("/referrals/{referral_id}/review")
+async def review(request: Request, referral_id: str) -> Response:
+    """The clinician's own risk level ("Your risk level"), as POST /referrals/{id}/review."""
+    viewer = await viewer_of(request)
+    viewer.require(*READERS)
+    form = await check_post(request, viewer.session.csrf_token)
+    level = form.get("risk_level", "")
+    if level not in RISK_LEVELS:
+        raise Refused(422, "Choose a risk level.")
+    services = services_of(request)
+    async with services.engine.connect() as conn:
+        await _addressed(conn, services, viewer, referral_id)  # 404 unless addressed to them
+    reviewer = Reviewer.console_user(
+        viewer.username,
+        is_operator=viewer.account.is_operator,
+        destinations=frozenset(viewer.account.destinations),
+    )
+    note = form.get("note", "").strip()[:2000] or None
+    await record_review(services, referral_id, reviewer, level, note)
+    return RedirectResponse(f"/console/referrals/{referral_id}?done=reviewed", status_code=303)
 
 
 @router.post("/referrals/{referral_id}/tasks/{task_id}")

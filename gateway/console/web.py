@@ -27,6 +27,7 @@ from gateway.console.accounts import Account, ConsoleRole, get_account
 from gateway.console.sessions import SIGNED_IN, Session, current_session, end_session
 from gateway.errors import GatewayError
 from gateway.services import Services
+from gateway.trust.drift import active_drift_alerts
 
 SESSION_COOKIE = "console_session"
 LOGIN_COOKIE = "console_login"
@@ -146,6 +147,7 @@ def render(
         "roles": ConsoleRole,
         "csrf_token": viewer.session.csrf_token if viewer else "",
         "path": request.url.path,
+        "drift_alerts": getattr(request.state, "drift_alerts", []),
         **context,
     }
     html = templates.get_template(name).render(values)
@@ -200,6 +202,7 @@ async def viewer_of(request: Request) -> Viewer:
             raise SignInRequired(next_path)
     viewer = Viewer(account, session)
     request.state.viewer = viewer
+    request.state.drift_alerts = await active_drift_alerts(services.engine)
     return viewer
 
 

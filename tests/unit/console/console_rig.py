@@ -39,7 +39,25 @@ def console_config(keys: dict[str, Any]) -> dict[str, Any]:
     config["routing"].insert(0, {"name": "to-b", "when": {"pathway": ["self-care"]},
                                  "send_to": ["clinic-b"]})
     config["console"] = {"idle_timeout_seconds": 900, "absolute_timeout_seconds": 43200}
+    config["models"] = [MODEL_CARD]
+    config["drift"] = {"min_referrals": 1, "psi_alert": 0.01}  # one referral is a verdict
     return config
+
+
+MODEL_CARD = {
+    "name": "example-triage",
+    "versions": ["2.3.1"],
+    "developer": "Example Health AI, ai@example.org",
+    "intended_use": "Suggest a risk level for a clinician to review.",
+    "intended_population": "Adults seeking mental-health support online.",
+    "out_of_scope": "Children; diagnosis.",
+    "limitations": "English-language answers only.",
+    "validation": "Retrospective validation on 12,000 referrals.",
+    "fairness": "Agreement within 3 points across sex and age bands.",
+    "maintenance": "Re-validated every 6 months.",
+    "expected_risk_levels": {"none": 0.25, "low": 0.5, "moderate": 0.2, "high": 0.04,
+                             "imminent": 0.01},
+}
 
 
 def csrf(html: str) -> str:
