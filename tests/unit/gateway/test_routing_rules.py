@@ -188,6 +188,16 @@ def test_the_safety_reason_says_which_signal_it_is() -> None:
     assert safety_reason(facts(risk_level="high")) is None
 
 
+def test_the_safety_reason_names_the_signal_the_app_reported() -> None:
+    reported = facts(safety_signal=True, reported_safety_signals=("harm-to-others-language",))
+    reason = safety_reason(reported)
+    assert reason is not None
+    assert "harm-to-others-language" in reason and "crisis service" in reason
+    assert "self-harm" not in reason  # no answer showed it: the app reported it
+    first = facts(reported_safety_signals=("self-harm-language", "cssrs-behavior"))
+    assert "self-harm-language" in (safety_reason(first) or "")
+
+
 def test_the_safety_reason_is_added_to_the_crisis_route() -> None:
     rules = [rule("signal", ["crisis"], safety_signal=True)]
     decision = route(facts(safety_signal=True), rules, ["crisis"])
@@ -279,7 +289,8 @@ def test_a_destination_two_rules_chose_gives_both_reasons_in_order_once_each() -
 
 
 def test_a_safety_reason_is_a_sentence_of_its_own() -> None:
-    for given in (facts(risk_level="imminent"), facts(safety_signal=True)):
+    reported = facts(safety_signal=True, reported_safety_signals=("cssrs-behavior",))
+    for given in (facts(risk_level="imminent"), facts(safety_signal=True), reported):
         reason = safety_reason(given)
         assert reason is not None
         assert reason[0].isupper() and reason.endswith(".")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import dataclasses
 import json
 
+import pytest
 from bundle_checks import FIXTURES, context_for
 
+from mappings import scoring
 from mappings.explain import explain
+from mappings.instruments import get_instrument
 from mappings.scoring import score_triage
 from mappings.triage_to_fhir import map_triage
 
@@ -48,3 +51,15 @@ def test_mapping_and_explanation_use_the_scores_they_are_given() -> None:
     ]
     assert first.total + 1 in totals
     assert explain(triage, [other, *rest])["scores"][0]["total"] == first.total + 1
+
+
+def test_an_instrument_without_a_total_has_no_band(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No total, no band: even a definition that lists bands cannot put a screener in one."""
+    screener = get_instrument("c-ssrs-screener")
+    with_bands = dataclasses.replace(screener, bands=get_instrument("phq-9").bands)
+    monkeypatch.setattr(scoring, "get_instrument", lambda code: with_bands)
+    scored = scoring.score_assessment(
+        {"instrument": "c-ssrs-screener", "answers": [True, False, None, None, None, False]}
+    )
+    assert (scored.total, scored.band) == (None, None)
+    assert [item.item for item, _answer in scored.safety] == [1]
