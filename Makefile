@@ -35,7 +35,7 @@ openapi: $(STAMP)
 	$(BIN)/python -m gateway.openapi_export > openapi/openapi.json
 
 bench: $(STAMP)
-	$(BIN)/python bench/intake_throughput.py
+	$(BIN)/python bench/intake_throughput.py --mode both
 	$(BIN)/python bench/overload.py
 
 clean:
