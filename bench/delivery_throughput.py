@@ -7,7 +7,8 @@ workers' start-up is not counted). Runs on SQLite WAL, and on PostgreSQL when on
 answers at ``--postgres`` (two workers claim with ``FOR UPDATE SKIP LOCKED`` there;
 on SQLite claims serialise). Bounded and loopback only.
 
-    .venv/bin/python bench/delivery_throughput.py [--referrals 300]
+    .venv/bin/python bench/delivery_throughput.py [--referrals 300] [--workers 1,2]
+        [--postgres URL|none] [--py-spy DIR]
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -79,12 +81,47 @@ async def progress(database_url: str) -> tuple[int, int, float]:
     return int(delivered), int(total), span
 
 
-async def run(label: str, database_url: str, ehr: Ehr, referrals: int, workers: int) -> None:
+def attach_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
+    """py-spy at 200 Hz on one worker, raw collapsed stacks (bench/profile_stages.py)."""
+    return subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "-r",
+            "200",
+            "-f",
+            "raw",
+            "-o",
+            str(out),
+            "--pid",
+            str(pid),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def run(
+    label: str,
+    database_url: str,
+    ehr: Ehr,
+    referrals: int,
+    workers: int,
+    py_spy: str | None = None,
+) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
         files = write_gateway_files(directory, routed_to_ehr(ehr_destination(ehr)), database_url)
         await fill(directory, files, ehr, referrals)
         processes = [start_worker(files, log_level="WARNING") for _ in range(workers)]
+        spies = (
+            [
+                attach_py_spy(p.pid, Path(py_spy) / f"delivery-{label[:6]}-{workers}-{n}.txt")
+                for n, p in enumerate(processes)
+            ]
+            if py_spy
+            else []
+        )
         try:
             deadline = time.monotonic() + 600
             while time.monotonic() < deadline:
@@ -95,6 +132,8 @@ async def run(label: str, database_url: str, ehr: Ehr, referrals: int, workers: 
         finally:
             for process in processes:
                 stop_process(process)
+            for spy in spies:
+                spy.wait(30)
     print(
         f"{label}, {workers} worker(s): {delivered}/{total} referrals in {span:.1f} s "
         f"= {delivered / span:.1f} referrals/s"
@@ -113,15 +152,15 @@ async def admin(admin_url: str, statement: str) -> bool:
     return True
 
 
-async def main(referrals: int, postgres: str) -> None:
+async def main(referrals: int, postgres: str, counts: list[int], py_spy: str | None) -> None:
     configure_logging("WARNING")
     print(f"machine: {os.cpu_count()} cores; EHR: sekmet-fhir on loopback")
     with tempfile.TemporaryDirectory() as tmp, start_sekmet(Path(tmp) / "sekmet") as ehr:
-        for workers in (1, 2):
+        for workers in counts:
             sqlite = f"sqlite+aiosqlite:///{tmp}/bench-{workers}.db"
-            await run("sqlite (WAL)", sqlite, ehr, referrals, workers)
+            await run("sqlite (WAL)", sqlite, ehr, referrals, workers, py_spy)
         server = postgres.removeprefix("postgresql://").rsplit("/", 1)[0]
-        for workers in (1, 2):
+        for workers in counts if postgres != "none" else ():
             name = f"bench_{uuid.uuid4().hex[:12]}"
             if not await admin(postgres, f'CREATE DATABASE "{name}"'):
                 print(f"postgresql: no server at {postgres}, skipped")
@@ -137,5 +176,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--referrals", type=int, default=300)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--workers", default="1,2", help="worker counts to run, e.g. 1,2")
+    parser.add_argument("--py-spy", metavar="DIR", help="record a py-spy profile per worker")
     args = parser.parse_args()
-    asyncio.run(main(args.referrals, args.postgres))
+    counts = [int(n) for n in args.workers.split(",")]
+    asyncio.run(main(args.referrals, args.postgres, counts, args.py_spy))

@@ -18,7 +18,7 @@ IDLE = "idle"
 STAGES: list[tuple[str, tuple[str, ...]]] = [
     (
         "delivery: claim",
-        ("gateway/delivery/lease.py", "gateway/delivery/claim.py", "(gateway/delivery/worker.py:2"),
+        ("gateway/delivery/lease.py", "gateway/delivery/claim.py", "DeliveryWorker.claim "),
     ),
     ("delivery: consent re-check", ("gateway/delivery/consent_recheck.py",)),
     ("delivery: minimise", ("Disclosure.outbound", "consent/minimise.py", "with_destination_task")),
@@ -52,7 +52,11 @@ STAGES: list[tuple[str, tuple[str, ...]]] = [
 
 
 # A thread waiting for work (py-spy cannot always tell it is idle): not counted.
-IDLE_LEAVES = ("Condition.wait (threading.py", "_connection_worker_thread (aiosqlite/core.py:59)")
+IDLE_LEAVES = (
+    "Condition.wait (threading.py",
+    "_connection_worker_thread (aiosqlite/core.py:59)",
+    "EpollSelector.select (selectors.py:468)",
+)
 START_UP = ("<frozen importlib", "migrate (gateway/store/db.py", "Gateway.start (")
 
 

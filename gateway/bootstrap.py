@@ -47,6 +47,7 @@ from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import Clock, IdFactory, new_uuid, utc_now
 from gateway.crisis.watcher import CrisisWatcher
 from gateway.delivery.inbox import StoreInboxPublisher
+from gateway.delivery.process import WorkerProcess
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.worker import DeliveryWorker, WorkerTuning
 from gateway.destinations.factories import (
@@ -114,6 +115,14 @@ class Gateway:
     """The configured key file, stored as the first key when the database has none."""
     behind_audit_head: int | None = None
     """Audit entries the database lacks against ``GATEWAY_AUDIT_HEAD_FILE`` (a restore)."""
+    worker_process: WorkerProcess | None = None
+    """``gateway serve``'s worker as a child process, started after ``start``."""
+
+    def use_worker_process(self, process: WorkerProcess) -> None:
+        """Run the background work in ``process``: intake wakes it through its pipe."""
+        self.worker_process = process
+        self.services.wake_worker = process.wake
+        self.services.worker_running = process.running
 
     @property
     def settings(self) -> Settings:
@@ -165,6 +174,8 @@ class Gateway:
         """Stop the background loops, then release what they use, last started first."""
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self.engine.dispose)
+            if self.worker_process is not None:
+                stack.push_async_callback(self.worker_process.stop)
             stack.push_async_callback(self.http.aclose)
             for connector in self.connectors.values():
                 stack.push_async_callback(connector.aclose)
@@ -420,7 +431,9 @@ def create_app(gateway: Gateway) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
         stop = asyncio.Event()
-        if gateway.settings.run_worker:
+        if gateway.worker_process is not None:
+            gateway.worker_process.start()
+        elif gateway.settings.run_worker:
             await gateway.start_worker(stop)
         try:
             yield
@@ -441,9 +454,7 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     async def client_registered(principal: Principal) -> bool:
         # Clients of external issuers are theirs to revoke; ours are shut out at once.
-        return principal.issuer != public_url or await registry.is_registered(
-            principal.client_id
-        )
+        return principal.issuer != public_url or await registry.is_registered(principal.client_id)
 
     app.state.client_registered = client_registered
     install_error_handlers(app)
