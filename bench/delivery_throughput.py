@@ -5,7 +5,9 @@ Accepts N referrals (one EHR delivery each) through the real intake, then starts
 delivered per second, from the first attempt's start to the last attempt's end (the
 workers' start-up is not counted). Runs on SQLite WAL, and on PostgreSQL when one
 answers at ``--postgres`` (two workers claim with ``FOR UPDATE SKIP LOCKED`` there;
-on SQLite claims serialise). Bounded and loopback only.
+on SQLite claims serialise). After the one-worker SQLite run, the baseline in the
+same run: a plain client posting the same stored transaction Bundles to a fresh
+sekmet-fhir 4 at a time (target: one worker >= 80% of it). Bounded, loopback only.
 
     .venv/bin/python bench/delivery_throughput.py [--referrals 300] [--workers 1,2]
         [--postgres URL|none] [--py-spy DIR]
@@ -24,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import asyncpg
+import httpx
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -41,7 +44,7 @@ from sekmet import (  # noqa: E402
 )
 
 from gateway.logging import configure_logging  # noqa: E402
-from gateway.store.tables import deliveries, delivery_attempts  # noqa: E402
+from gateway.store.tables import deliveries, delivery_attempts, referrals  # noqa: E402
 
 
 async def fill(directory: Path, files: GatewayFiles, ehr: Ehr, count: int) -> None:
@@ -101,6 +104,34 @@ def attach_py_spy(pid: int, out: Path) -> subprocess.Popen[bytes]:
     )
 
 
+async def sent_bundles(database_url: str) -> list[bytes]:
+    """The Bundles the gateway stored for its referrals: what a plain client posts."""
+    engine = create_async_engine(database_url)
+    try:
+        async with engine.connect() as conn:
+            return list((await conn.execute(select(referrals.c.bundle))).scalars())
+    finally:
+        await engine.dispose()
+
+
+async def plain_client(ehr: Ehr, bundles: list[bytes], concurrency: int = 4) -> float:
+    """Post ``bundles`` to ``ehr`` as transactions, ``concurrency`` at a time, on one
+    keep-alive client: the baseline a worker is measured against. Bundles per second."""
+    limit = asyncio.Semaphore(concurrency)
+    headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
+    async with httpx.AsyncClient(timeout=60) as client:
+        await client.get(f"{ehr.base_url}/metadata")  # as the worker, it learns this once
+
+        async def post(bundle: bytes) -> None:
+            async with limit:
+                response = await client.post(ehr.base_url, content=bundle, headers=headers)
+                response.raise_for_status()
+
+        started = time.monotonic()
+        await asyncio.gather(*(post(b) for b in bundles))
+        return len(bundles) / (time.monotonic() - started)
+
+
 async def run(
     label: str,
     database_url: str,
@@ -108,6 +139,7 @@ async def run(
     referrals: int,
     workers: int,
     py_spy: str | None = None,
+    baseline: bool = False,
 ) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         directory = Path(tmp)
@@ -134,10 +166,19 @@ async def run(
                 stop_process(process)
             for spy in spies:
                 spy.wait(30)
-    print(
-        f"{label}, {workers} worker(s): {delivered}/{total} referrals in {span:.1f} s "
-        f"= {delivered / span:.1f} referrals/s"
-    )
+        rate = delivered / span if span else 0.0
+        print(
+            f"{label}, {workers} worker(s): {delivered}/{total} referrals in {span:.1f} s "
+            f"= {rate:.1f} referrals/s"
+        )
+        if baseline:  # the same Bundles, to a fresh server of the same kind, 4 at a time
+            bundles = await sent_bundles(database_url)
+            with start_sekmet(directory / "plain-sekmet") as plain_ehr:
+                plain = await plain_client(plain_ehr, bundles)
+            print(
+                f"  plain client, 4 at a time, same Bundles to a fresh sekmet-fhir: "
+                f"{plain:.1f}/s; worker = {rate / plain:.0%} of it (target >= 80%)"
+            )
 
 
 async def admin(admin_url: str, statement: str) -> bool:
@@ -158,7 +199,7 @@ async def main(referrals: int, postgres: str, counts: list[int], py_spy: str | N
     with tempfile.TemporaryDirectory() as tmp, start_sekmet(Path(tmp) / "sekmet") as ehr:
         for workers in counts:
             sqlite = f"sqlite+aiosqlite:///{tmp}/bench-{workers}.db"
-            await run("sqlite (WAL)", sqlite, ehr, referrals, workers, py_spy)
+            await run("sqlite (WAL)", sqlite, ehr, referrals, workers, py_spy, workers == 1)
         server = postgres.removeprefix("postgresql://").rsplit("/", 1)[0]
         for workers in counts if postgres != "none" else ():
             name = f"bench_{uuid.uuid4().hex[:12]}"

@@ -273,6 +273,7 @@ def build_loop_runner(
             readers=build_task_readers(kit),
             public_url=services.settings.public_url,
             new_secret=lambda: secrets.token_urlsafe(32),
+            holder=worker_id,
         ),
         poll_seconds=services.settings.worker_poll_seconds,
     )

@@ -7,6 +7,7 @@ from gateway.store import (
     tables_keys,
     tables_loop,
     tables_rights,
+    tables_shared,
 )
 from gateway.store.tables import metadata
 
@@ -18,4 +19,5 @@ __all__ = [
     "tables_keys",
     "tables_loop",
     "tables_rights",
+    "tables_shared",
 ]
