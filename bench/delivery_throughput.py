@@ -27,6 +27,7 @@ from pathlib import Path
 
 import asyncpg
 import httpx
+import orjson
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -43,6 +44,8 @@ from sekmet import (  # noqa: E402
     unique_triage,
 )
 
+from connectors.capability import read_capability  # noqa: E402
+from connectors.fhir import adapt_bundle  # noqa: E402
 from gateway.logging import configure_logging  # noqa: E402
 from gateway.store.tables import deliveries, delivery_attempts, referrals  # noqa: E402
 
@@ -120,7 +123,9 @@ async def plain_client(ehr: Ehr, bundles: list[bytes], concurrency: int = 4) -> 
     limit = asyncio.Semaphore(concurrency)
     headers = {"Content-Type": "application/fhir+json", "Accept": "application/fhir+json"}
     async with httpx.AsyncClient(timeout=60) as client:
-        await client.get(f"{ehr.base_url}/metadata")  # as the worker, it learns this once
+        # As the worker, it learns the server once and makes each entry idempotent on it.
+        abilities = read_capability((await client.get(f"{ehr.base_url}/metadata")).json())
+        bundles = [orjson.dumps(adapt_bundle(orjson.loads(b), abilities)) for b in bundles]
 
         async def post(bundle: bytes) -> None:
             async with limit:

@@ -157,7 +157,7 @@ class DeliveryWorker:
                     )
                     claim = None
                 if claim is not None:
-                    self.slots.taken(claim.destination)
+                    self._taken(claim)
                     task = asyncio.create_task(self._deliver_claimed(claim))
                     running.add(task)
                     task.add_done_callback(running.discard)
@@ -174,9 +174,15 @@ class DeliveryWorker:
         claim = await self.claim(lanes)
         if claim is None:
             return False
-        self.slots.taken(claim.destination)
+        self._taken(claim)
         await self._deliver_claimed(claim)
         return True
+
+    def _taken(self, claim: Claim) -> None:
+        """Count a claim before the next one is made: its destination's slot, and (past
+        an open circuit's cool-down) the single half-open trial."""
+        self.slots.taken(claim.destination)
+        self.breaker.started(claim.destination)
 
     async def _deliver_claimed(self, claim: Claim) -> None:
         """Deliver one claim (its slot already taken); a person's referrals to one
@@ -184,20 +190,17 @@ class DeliveryWorker:
         try:
             self._crash_point("after-claim")
             async with self.slots.in_order(claim.destination, claim.patient_id):
-                self.breaker.started(claim.destination)
-                try:
-                    await self.process(claim)
-                except Exception as exc:  # a bug must not strand the claim until its lease ends
-                    log.error(
-                        "delivery.worker_error",
-                        delivery_id=claim.delivery_id,
-                        error_type=type(exc).__name__,
-                    )
-                    failure = TransientDeliveryError(f"the worker failed: {type(exc).__name__}")
-                    await self.outcomes.finish(claim, self.clock(), failure)
-                finally:
-                    self.breaker.ended(claim.destination)
+                await self.process(claim)
+        except Exception as exc:  # a bug must not strand the claim until its lease ends
+            log.error(
+                "delivery.worker_error",
+                delivery_id=claim.delivery_id,
+                error_type=type(exc).__name__,
+            )
+            failure = TransientDeliveryError(f"the worker failed: {type(exc).__name__}")
+            await self.outcomes.finish(claim, self.clock(), failure)
         finally:
+            self.breaker.ended(claim.destination)
             self.slots.released(claim.destination)
 
     def _crash_point(self, point: CrashPoint) -> None:
