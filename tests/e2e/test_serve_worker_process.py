@@ -42,6 +42,11 @@ def _wait_gone(pid: int, seconds: float) -> bool:
     return False
 
 
+def _nice(pid: int) -> int:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return int(fields[16])  # field 19 of proc(5), counted from the state (field 3)
+
+
 def _delivered(view: dict[str, Any]) -> bool:
     return any(d["status"] == "delivered" for d in view["deliveries"])
 
@@ -55,6 +60,10 @@ def test_the_worker_child_is_woken_at_once_and_stops_with_ctrl_c(tmp_path: Path)
         ready = gateway.get("/readyz").json()
         assert ready["worker"] is True
         (child,) = _children(gateway.process.pid)
+        deadline = time.monotonic() + 10  # the child lowers its priority once started
+        while _nice(child) <= _nice(gateway.process.pid) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _nice(child) > _nice(gateway.process.pid)  # the API gets the CPU first
         accepted = gateway.submit(unique_triage("minimal-patient"))
         assert accepted.status_code == 202, accepted.text
         started = time.monotonic()
