@@ -36,6 +36,7 @@ openapi: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/intake_throughput.py --mode both
+	$(BIN)/python bench/delivery_throughput.py --referrals 150 --workers 1
 	$(BIN)/python bench/overload.py
 
 clean:
