@@ -48,12 +48,15 @@ async def copy_deliveries(h: Harness, referral_id: str, count: int) -> None:
     a pending copy of its first delivery row."""
     async with h.gateway.engine.begin() as conn:
         referral = dict(
-            (await conn.execute(select(referrals).where(referrals.c.id == referral_id)))
-            .one()
+            (await conn.execute(select(referrals).where(referrals.c.id == referral_id))).one()
             ._mapping
         )
         delivery = dict(
-            (await conn.execute(select(deliveries).where(deliveries.c.referral_id == referral_id)))
+            (
+                await conn.execute(
+                    select(deliveries).where(deliveries.c.referral_id == referral_id)
+                )
+            )
             .first()
             ._mapping  # type: ignore[union-attr]
         )

@@ -107,9 +107,8 @@ def main() -> None:
     print("shed by priority: " + "; ".join(shed_lines))
 
 
-def report(
-    result: Timed, args: argparse.Namespace, health: int, health_ms: float, stored: int
-) -> None:
+def report(result: Timed, args: argparse.Namespace, health: int, health_ms: float,
+           stored: int) -> None:
     statuses = collections.Counter(status for status, *_ in result.answers)
     total = len(result.answers)
     shed = statuses.get(503, 0)
@@ -129,10 +128,8 @@ def report(
         accepted = len(result.of(202, urgent))
         print(f"  {label}: {accepted}/{sent} accepted ({accepted / max(sent, 1):.0%})")
     print(f"health right after: {health} in {health_ms:.0f} ms")
-    print(
-        f"stored referrals {stored} == answered 202 {statuses.get(202, 0)}: "
-        f"{stored == statuses.get(202, 0)}"
-    )
+    print(f"stored referrals {stored} == answered 202 {statuses.get(202, 0)}: "
+          f"{stored == statuses.get(202, 0)}")
 
 
 if __name__ == "__main__":

@@ -95,7 +95,11 @@ class IntakeAdmission:
         await send_shed(send)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] != INTAKE_PATH or scope.get("method") != "POST":
+        if (
+            scope["type"] != "http"
+            or scope["path"] != INTAKE_PATH
+            or scope.get("method") != "POST"
+        ):
             await self.app(scope, receive, send)
             return
         if self.in_flight < self.routine_capacity and not self._urgent_waiting:

@@ -22,11 +22,8 @@ def test_demo_delivers_every_example(tmp_path: Path) -> None:
     )
     with serving_gateway(files) as gateway:
         demo = subprocess.run(
-            [str(GATEWAY), "demo", "--url", gateway.url],
-            cwd=ROOT,
-            capture_output=True,
-            text=True,
-            timeout=60,
+            [str(GATEWAY), "demo", "--url", gateway.url], cwd=ROOT,
+            capture_output=True, text=True, timeout=60,
         )
     assert demo.returncode == 0, demo.stdout + demo.stderr
     examples = sorted(p.name for p in (ROOT / "examples" / "triage").glob("*.json"))

@@ -33,14 +33,10 @@ async def test_cancelled_before_sending_makes_no_outbound_call(tmp_path: Path) -
             async with h.gateway.engine.connect() as conn:
                 stored = await fhir_store.read(conn, "Task", task_id)
             assert stored is not None
-            cancelled = {
-                **stored.body,
-                "status": "cancelled",
-                "statusReason": {"text": "The person asked us to stop."},
-            }
+            cancelled = {**stored.body, "status": "cancelled",
+                         "statusReason": {"text": "The person asked us to stop."}}
             response = await h.client.put(
-                f"/fhir/Task/{task_id}",
-                json=cancelled,
+                f"/fhir/Task/{task_id}", json=cancelled,
                 headers={**await requester_headers(h), "If-Match": 'W/"1"'},
             )
             assert response.status_code == 200, response.text
@@ -53,33 +49,26 @@ async def test_cancelled_before_sending_makes_no_outbound_call(tmp_path: Path) -
 
 async def test_a_later_delivery_does_not_undo_a_recipient_acceptance(tmp_path: Path) -> None:
     crisis = MockConnector(transient_failures=1)
-    connectors = {
-        "inbox": MockConnector(),
-        "crisis-desk": crisis,
-        "community-inbox": MockConnector(),
-    }
+    connectors = {"inbox": MockConnector(), "crisis-desk": crisis,
+                  "community-inbox": MockConnector()}
     async with running_gateway(tmp_path, config=loop_config, connectors=connectors) as h:
         referral_id = (await h.submit(triage())).json()["referral_id"]
         await h.gateway.worker.run_once()  # crisis lane first: fails once, retried later
         await h.deliver_all()  # the inbox delivery
         inbox_task = (await _task_ids(h, referral_id))["inbox"]
-        current = await h.client.get(f"/fhir/Task/{inbox_task}", headers=await recipient_headers(h))
+        current = await h.client.get(f"/fhir/Task/{inbox_task}",
+                                     headers=await recipient_headers(h))
         accepted = await h.client.put(
-            f"/fhir/Task/{inbox_task}",
-            json={**current.json(), "status": "accepted"},
+            f"/fhir/Task/{inbox_task}", json={**current.json(), "status": "accepted"},
             headers={**await recipient_headers(h), "If-Match": current.headers["etag"]},
         )
         assert accepted.status_code == 200, accepted.text
         async with h.gateway.engine.begin() as conn:  # the crisis retry is due now
-            await conn.execute(
-                deliveries.update()
-                .where(deliveries.c.destination == "crisis-desk")
-                .values(next_attempt_at=h.gateway.clock())
-            )
+            await conn.execute(deliveries.update().where(
+                deliveries.c.destination == "crisis-desk").values(
+                    next_attempt_at=h.gateway.clock()))
         await h.deliver_all()
         view = (await h.get(f"/referrals/{referral_id}")).json()
         assert {d["destination"]: d["status"] for d in view["deliveries"]} == {
-            "inbox": "delivered",
-            "crisis-desk": "delivered",
-        }
+            "inbox": "delivered", "crisis-desk": "delivered"}
         assert view["status"] == "accepted"
