@@ -455,7 +455,9 @@ def create_app(gateway: Gateway) -> FastAPI:
 
     async def client_registered(principal: Principal) -> bool:
         # Clients of external issuers are theirs to revoke; ours are shut out at once.
-        return principal.issuer != public_url or await registry.is_registered(principal.client_id)
+        return principal.issuer != public_url or await registry.is_registered(
+            principal.client_id
+        )
 
     app.state.client_registered = client_registered
     install_error_handlers(app)

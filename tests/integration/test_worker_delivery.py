@@ -75,10 +75,8 @@ async def test_lanes_crisis_first_then_urgent_then_routine(
         for name in ("community-phq2", "self-care", "minimal-patient", "imminent-risk"):
             body = unique_triage(name)
             body["consent"] = {
-                "share_with": ["crisis", "community", "ehr"],
-                "purposes": ["TREAT"],
-                "expires": "2027-11-27",
-                "accepted_text_version": "consent-text-v3",
+                "share_with": ["crisis", "community", "ehr"], "purposes": ["TREAT"],
+                "expires": "2027-11-27", "accepted_text_version": "consent-text-v3",
             }
             response = await h.submit(body)
             assert response.status_code == 202, response.text
@@ -99,10 +97,7 @@ async def test_dead_letter_after_max_attempts_then_operator_replays_it(
     failing = MockConnector(transient_failures=3)
     policy = RetryPolicy(max_attempts=3, quick_retries=0, sleep=_no_sleep)
     async with running_gateway(
-        tmp_path,
-        database_url=database_url,
-        clock=clock,
-        retry_policy=policy,
+        tmp_path, database_url=database_url, clock=clock, retry_policy=policy,
     ) as h:
         h.gateway.worker.connectors["inbox"] = failing
         response = await h.submit(unique_triage("minimal-patient"))
@@ -110,7 +105,7 @@ async def test_dead_letter_after_max_attempts_then_operator_replays_it(
         for _ in range(3):
             assert await h.deliver_all() == 1
             clock.advance(10)  # past any backoff (max_attempts=3: at most 4 s)
-        ((delivery_id, (_, status, _)),) = (await statuses(h)).items()
+        (delivery_id, (_, status, _)), = (await statuses(h)).items()
         assert status == "dead"
 
         forbidden = await h.get("/operations/dead-letters")  # a triage app, not an operator
@@ -152,9 +147,7 @@ async def test_a_dead_ehr_does_not_slow_the_others(tmp_path: Path, ehr: Ehr) -> 
     breaker_clock = Seconds()
     dead = ehr_destination(ehr, "dead-ehr", base_url=f"http://127.0.0.1:{free_port()}/fhir")
     async with running_gateway(
-        tmp_path,
-        clock=clock,
-        config=routed_to_ehr(dead, ehr_destination(ehr)),
+        tmp_path, clock=clock, config=routed_to_ehr(dead, ehr_destination(ehr)),
     ) as h:
         h.gateway.worker.breaker = CircuitBreaker(
             clock=breaker_clock, failure_threshold=2, cool_down_seconds=30
