@@ -8,8 +8,8 @@ child at once: the API writes a byte to a pipe for every accepted referral (or T
 change), the child reads it and ends its idle wait, so the crisis lane's latency
 holds. The child stops when it is told to (SIGINT from Ctrl-C reaches the whole
 process group; SIGTERM from the parent on shutdown) and when the pipe closes because
-its parent is gone. The child runs at a lower CPU priority (``NICENESS``), so on a
-busy machine the request path gets the cores first.
+its parent is gone; a child that dies is started again. The child runs at a lower CPU
+priority (``NICENESS``), so on a busy machine the request path gets the cores first.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from gateway.logging import get_logger
 
 log = get_logger("gateway.delivery.process")
 STOP_SECONDS = 15.0
+RESTART_SECONDS = 1.0
 NICENESS = 5
 """The child's CPU weight is about a third of the API's when both want the cores: intake
 keeps its latency, the worker still runs at once (and takes every idle cycle)."""
@@ -44,8 +45,14 @@ class WorkerProcess:
         ]
         self._process: subprocess.Popen[bytes] | None = None
         self._wake_fd: int | None = None
+        self._watch_task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
+        """Start the child, and a watch that starts it again should it die."""
+        self._spawn()
+        self._watch_task = asyncio.get_running_loop().create_task(self._watch())
+
+    def _spawn(self) -> None:
         read_fd, write_fd = os.pipe()
         os.set_blocking(write_fd, False)
         try:
@@ -55,6 +62,22 @@ class WorkerProcess:
             os.close(read_fd)
         self._wake_fd = write_fd
         log.info("worker.process_started", worker_id=str(self._process.pid))
+
+    async def _watch(self) -> None:
+        """A child that died (a bug, the OOM killer) is started again: what it held
+        comes back when its leases run out, and nothing accepted waits for a restart
+        of the API."""
+        while True:
+            await asyncio.sleep(RESTART_SECONDS)
+            if self._process is not None and self._process.poll() is not None:
+                log.error("worker.process_died", outcome=str(self._process.returncode))
+                self._close_pipe()
+                self._spawn()
+
+    def _close_pipe(self) -> None:
+        if self._wake_fd is not None:
+            os.close(self._wake_fd)
+            self._wake_fd = None
 
     def wake(self) -> None:
         """Tell the child there is work; never blocks (a full pipe is already a wake)."""
@@ -68,10 +91,12 @@ class WorkerProcess:
 
     async def stop(self) -> None:
         """SIGTERM, then wait (a delivery in flight finishes or its lease runs out)."""
+        if self._watch_task is not None:
+            self._watch_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watch_task
         process, self._process = self._process, None
-        if self._wake_fd is not None:
-            os.close(self._wake_fd)
-            self._wake_fd = None
+        self._close_pipe()
         if process is None:
             return
         if process.poll() is None:

@@ -85,6 +85,23 @@ def test_the_worker_child_ends_when_its_parent_is_killed(tmp_path: Path) -> None
         assert _wait_gone(child, 20)
 
 
+def test_a_worker_child_that_dies_is_started_again(tmp_path: Path) -> None:
+    files = write_gateway_files(
+        tmp_path, routed_to_ehr(INBOX), f"sqlite+aiosqlite:///{tmp_path}/gateway.db"
+    )
+    with serving_gateway(files) as gateway:
+        (child,) = _children(gateway.process.pid)
+        os.kill(child, signal.SIGKILL)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and _children(gateway.process.pid) in ([], [child]):
+            time.sleep(0.1)
+        (again,) = _children(gateway.process.pid)
+        assert again != child
+        accepted = gateway.submit(unique_triage("minimal-patient"))
+        assert accepted.status_code == 202, accepted.text
+        gateway.wait_for(accepted.headers["location"], _delivered, timeout=20)
+
+
 def test_no_worker_serves_the_api_alone(tmp_path: Path) -> None:
     files = write_gateway_files(
         tmp_path, routed_to_ehr(INBOX), f"sqlite+aiosqlite:///{tmp_path}/gateway.db"
