@@ -49,7 +49,8 @@ mutation: $(STAMP)
 	$(BIN)/mutmut results --all true | $(BIN)/python tests/support/mutation_score.py
 
 bench: $(STAMP)
-	$(BIN)/python bench/intake_throughput.py
+	$(BIN)/python bench/intake_throughput.py --mode both
+	$(BIN)/python bench/delivery_throughput.py --referrals 150 --workers 1
 	$(BIN)/python bench/overload.py
 
 clean:

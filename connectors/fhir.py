@@ -7,6 +7,7 @@ adapts each entry (``adapt_bundle``) so that a replayed Bundle creates nothing n
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -83,14 +84,19 @@ class FhirConnector(Connector):
         self.base_url = base_url.rstrip("/")
         self.client = client
         self._abilities: ServerCapabilities | None = None
+        self._reading = asyncio.Lock()
 
     async def _capabilities(self) -> ServerCapabilities:
-        if self._abilities is None:
-            response = await self._send("GET", f"{self.base_url}/metadata")
-            if response.status_code != 200:
-                raise self._error(response, "reading the CapabilityStatement")
-            self._abilities = read_capability(response.json())
-        return self._abilities
+        """The CapabilityStatement, read once (several deliveries at once wait for it)."""
+        if self._abilities is not None:
+            return self._abilities
+        async with self._reading:
+            if self._abilities is None:
+                response = await self._send("GET", f"{self.base_url}/metadata")
+                if response.status_code != 200:
+                    raise self._error(response, "reading the CapabilityStatement")
+                self._abilities = read_capability(response.json())
+            return self._abilities
 
     async def _send(self, method: str, url: str, **kwargs: Any) -> httpx.Response:
         try:

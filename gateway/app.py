@@ -74,7 +74,9 @@ def create_app(gateway: Gateway) -> FastAPI:
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         await gateway.start()
         stop = asyncio.Event()
-        if gateway.settings.run_worker:
+        if gateway.worker_process is not None:
+            gateway.worker_process.start()
+        elif gateway.settings.run_worker:
             await gateway.start_worker(stop)
         try:
             yield

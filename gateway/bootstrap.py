@@ -37,6 +37,7 @@ from gateway.config import ConfigError, GatewayConfig, load_config
 from gateway.context import Clock, IdFactory, new_uuid, utc_now
 from gateway.crisis.watcher import CrisisWatcher
 from gateway.delivery.inbox import StoreInboxPublisher
+from gateway.delivery.process import WorkerProcess
 from gateway.delivery.retry import RetryPolicy
 from gateway.delivery.worker import DeliveryWorker, WorkerTuning
 from gateway.destinations.factories import (
@@ -115,6 +116,14 @@ class Gateway:
     """Audit entries the database lacks against ``GATEWAY_AUDIT_HEAD_FILE`` (a restore)."""
     drift_monitor: DriftMonitor | None = None
     _drift_task: asyncio.Task[None] | None = None
+    worker_process: WorkerProcess | None = None
+    """``gateway serve``'s worker as a child process, started after ``start``."""
+
+    def use_worker_process(self, process: WorkerProcess) -> None:
+        """Run the background work in ``process``: intake wakes it through its pipe."""
+        self.worker_process = process
+        self.services.wake_worker = process.wake
+        self.services.worker_running = process.running
 
     @property
     def settings(self) -> Settings:
@@ -170,6 +179,8 @@ class Gateway:
         """Stop the background loops, then release what they use, last started first."""
         async with contextlib.AsyncExitStack() as stack:
             stack.push_async_callback(self.engine.dispose)
+            if self.worker_process is not None:
+                stack.push_async_callback(self.worker_process.stop)
             stack.push_async_callback(self.http.aclose)
             for connector in self.connectors.values():
                 stack.push_async_callback(connector.aclose)
@@ -270,6 +281,7 @@ def build_loop_runner(
             readers=build_task_readers(kit),
             public_url=services.settings.public_url,
             new_secret=lambda: secrets.token_urlsafe(32),
+            holder=worker_id,
         ),
         poll_seconds=services.settings.worker_poll_seconds,
     )

@@ -77,16 +77,19 @@ def _with_engine(settings: Settings, action: Callable[[AsyncEngine], Awaitable[T
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to bind (GATEWAY_HOST).")] = None,
     port: Annotated[int | None, typer.Option(help="Port (GATEWAY_PORT).")] = None,
-    worker: Annotated[bool, typer.Option(help="Run the delivery worker in-process.")] = True,
+    worker: Annotated[
+        bool, typer.Option(help="Run the delivery worker too (as a child process).")
+    ] = True,
 ) -> None:
-    """Start the gateway (and, by default, its delivery worker)."""
+    """Start the gateway (and, by default, its delivery worker in a child process)."""
     import uvicorn
 
     from gateway.app import create_app
     from gateway.bootstrap import build_gateway
+    from gateway.delivery.process import WorkerProcess
     from gateway.logging import configure_logging, get_logger
 
-    settings = _settings(host=host, port=port, run_worker=worker)
+    settings = _settings(host=host, port=port, run_worker=False)
     config = _config(settings)
     configure_logging(settings.log_level)
     try:
@@ -94,6 +97,8 @@ def serve(
     except ConfigError as exc:
         typer.echo(f"gateway: configuration refused: {exc}", err=True)
         raise typer.Exit(2) from None
+    if worker:  # its own process: deliveries never take the API's event loop
+        gateway.use_worker_process(WorkerProcess())
     log = get_logger("gateway.serve")
     log.info("gateway.listening", host=settings.host, port=settings.port)
     uvicorn.run(
@@ -113,12 +118,14 @@ def serve(
 @app.command("worker")
 def run_worker(
     once: Annotated[bool, typer.Option(help="Deliver what is due, then exit.")] = False,
+    wake_fd: Annotated[int | None, typer.Option(hidden=True)] = None,
 ) -> None:
     """Run the background work without the API: deliveries, crisis watch, notifications.
 
     Several may run against PostgreSQL; deliveries are claimed with SKIP LOCKED.
     """
     from gateway.bootstrap import build_gateway
+    from gateway.delivery.process import listen_for_wakes
     from gateway.logging import configure_logging
 
     settings = _settings()
@@ -137,6 +144,8 @@ def run_worker(
                 await gateway.worker.drain()
             else:
                 await gateway.start_worker(stop)
+                if wake_fd is not None:  # started by ``gateway serve``
+                    listen_for_wakes(wake_fd, gateway.services.wake_worker, stop)
                 await stop.wait()
         finally:
             await gateway.close()

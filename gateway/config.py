@@ -114,6 +114,8 @@ class _DestinationBase(_Strict):
     clients: list[str] = Field(default_factory=list)
     """Client ids that act for this destination as the referral's recipient: they may
     read, search and update (``PUT``/``PATCH /fhir/Task``) the Tasks it owns."""
+    max_in_flight: int = Field(default=4, ge=1, le=64)
+    """Deliveries a worker sends here at once (one person's referrals still one by one)."""
 
 
 class FhirDestination(_DestinationBase):

@@ -44,6 +44,7 @@ from gateway.delivery.consent_recheck import recheck_consent
 from gateway.delivery.lease import LeasedQueue
 from gateway.delivery.outcomes import DeliveryOutcomes
 from gateway.delivery.retry import RetryPolicy
+from gateway.delivery.slots import DeliverySlots
 from gateway.delivery.status import DeliveryStatus
 from gateway.destinations.registry import consent_category
 from gateway.fhir_task import with_destination_task
@@ -115,6 +116,7 @@ class DeliveryWorker:
             failure_threshold=tuning.circuit_failure_threshold,
             cool_down_seconds=tuning.circuit_cool_down_seconds,
         )
+        self.slots = DeliverySlots({d.name: d.max_in_flight for d in config.destinations})
         self.queue = LeasedQueue(
             deliveries, delivery_attempts, "delivery_id", self.lease, worker_id
         )
@@ -146,16 +148,30 @@ class DeliveryWorker:
         nudge: asyncio.Event,
         lanes: tuple[int, ...] | None,
     ) -> None:
-        while not stop.is_set():
-            nudge.clear()
-            try:
-                worked = await self.run_once(lanes)
-            except Exception as exc:  # e.g. the database is away: keep going, try again
-                log.error("worker.error", worker_id=self.worker_id, error_type=type(exc).__name__)
-                worked = False
-            if not worked:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(nudge.wait(), timeout=poll_seconds)
+        """Claim while there is due work and room (``DeliverySlots``); each claim is
+        delivered in its own task, so one destination gets several at once."""
+        running: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                nudge.clear()
+                try:
+                    claim = await self.claim(lanes)
+                except Exception as exc:  # e.g. the database is away: keep going, try again
+                    log.error(
+                        "worker.error", worker_id=self.worker_id, error_type=type(exc).__name__
+                    )
+                    claim = None
+                if claim is not None:
+                    self._taken(claim)
+                    task = asyncio.create_task(self._deliver_claimed(claim))
+                    running.add(task)
+                    task.add_done_callback(running.discard)
+                    continue
+                await _first_of(nudge, running, poll_seconds)
+            await asyncio.gather(*running, return_exceptions=True)  # let them finish
+        finally:
+            for task in running:
+                task.cancel()
 
     async def run_once(self, lanes: tuple[int, ...] | None = None) -> bool:
         """Claim and process one delivery (of ``lanes``, default all); False when none
@@ -163,11 +179,24 @@ class DeliveryWorker:
         claim = await self.claim(lanes)
         if claim is None:
             return False
-        self._crash_point("after-claim")
+        self._taken(claim)
+        await self._deliver_claimed(claim)
+        return True
+
+    def _taken(self, claim: Claim) -> None:
+        """Count a claim before the next one is made: its destination's slot, and (past
+        an open circuit's cool-down) the single half-open trial."""
+        self.slots.taken(claim.destination)
         self.breaker.started(claim.destination)
+
+    async def _deliver_claimed(self, claim: Claim) -> None:
+        """Deliver one claim (its slot already taken); a person's referrals to one
+        destination one after the other."""
         try:
-            await self.process(claim)
-        except Exception as exc:  # a bug must not strand the claim until its lease runs out
+            self._crash_point("after-claim")
+            async with self.slots.in_order(claim.destination, claim.patient_id):
+                await self.process(claim)
+        except Exception as exc:  # a bug must not strand the claim until its lease ends
             log.error(
                 "delivery.worker_error",
                 delivery_id=claim.delivery_id,
@@ -177,7 +206,7 @@ class DeliveryWorker:
             await self.outcomes.finish(claim, self.clock(), failure)
         finally:
             self.breaker.ended(claim.destination)
-        return True
+            self.slots.released(claim.destination)
 
     def _crash_point(self, point: CrashPoint) -> None:
         if self.crash_at == point:
@@ -219,11 +248,14 @@ class DeliveryWorker:
                 return await claim_for(conn, row, attempt)
 
     def _claimable(self, lanes: tuple[int, ...] | None) -> Any:
-        """Of ``lanes`` (default all), and not for a destination whose circuit is open."""
+        """Of ``lanes`` (default all), not for a destination whose circuit is open, nor
+        (but for the crisis lane) one with all its slots taken."""
         conditions = []
         if lanes is not None:
             conditions.append(deliveries.c.lane.in_(lanes))
         blocked = self.breaker.blocked()
+        if lanes != CRISIS_LANE_ONLY:  # the crisis loop never waits for a routine slot
+            blocked |= self.slots.full()
         if blocked:
             conditions.append(deliveries.c.destination.not_in(sorted(blocked)))
         return and_(*conditions) if conditions else None
@@ -296,6 +328,15 @@ class DeliveryWorker:
             "accepted_at": claim.accepted_at,
             "links": recipient_links(self.public_url, claim.referral_id, claim.task_id),
         }
+
+
+async def _first_of(nudge: asyncio.Event, running: set[asyncio.Task[None]], seconds: float) -> None:
+    """Wait until ``nudge`` is set, a running delivery ends (room again), or ``seconds``."""
+    nudged = asyncio.create_task(nudge.wait())
+    try:
+        await asyncio.wait({nudged, *running}, timeout=seconds, return_when="FIRST_COMPLETED")
+    finally:
+        nudged.cancel()
 
 
 async def _relay(

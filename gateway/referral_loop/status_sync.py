@@ -20,6 +20,7 @@ to the local one by the remote id the worker recorded
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +38,7 @@ from gateway.fhir_task import REMOTE_TASK_SYSTEM
 from gateway.logging import get_logger
 from gateway.notify import task_changed
 from gateway.referral_loop.milestones import task_destination
+from gateway.referral_loop.poll_turn import PollTurns
 from gateway.referral_loop.sync_hook import HOOK_HEADER
 from gateway.referral_loop.task_rules import TERMINAL_STATUSES, mirror_allowed
 from gateway.store import fhir_store
@@ -68,8 +70,10 @@ class StatusSync:
         readers: Mapping[str, EhrTaskReader],
         public_url: str,
         new_secret: Callable[[], str],
+        holder: str | None = None,
     ) -> None:
         self.engine = engine
+        self.turns = PollTurns(engine, holder or f"status-sync:{uuid.uuid4()}")
         self.config = config
         self.clock = clock
         self.readers = readers
@@ -93,16 +97,20 @@ class StatusSync:
         now = self.clock()
         for name, sync in self.destinations():
             period = timedelta(seconds=sync.poll_seconds)
+            if not await self.turns.take(name, now):
+                continue  # another worker polls this destination now
             try:
                 if sync.mode == "subscription":
                     await self._subscribe_when_due(name, period, now)
-                cursor = await self._cursor(name)
+                cursor = await self._cursor(name)  # read after taking the turn: fresh
                 last = cursor.get("last_polled_at")
                 if last is not None and now - last < period:
                     continue
                 mirrored += await self.sync_destination(name)
             except DeliveryError as exc:
                 log.warning("status_sync.failed", destination=name, outcome=exc.reason)
+            finally:
+                await self.turns.give_back(name)
         return mirrored
 
     async def _subscribe_when_due(self, name: str, period: timedelta, now: datetime) -> None:

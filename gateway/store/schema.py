@@ -10,6 +10,7 @@ from gateway.store import (
     tables_loop,
     tables_ops,
     tables_rights,
+    tables_shared,
     tables_trust,
 )
 from gateway.store.tables import metadata
@@ -25,5 +26,6 @@ __all__ = [
     "tables_loop",
     "tables_ops",
     "tables_rights",
+    "tables_shared",
     "tables_trust",
 ]

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from harness import Harness, running_gateway
+from harness import Harness, base_config, running_gateway
+from joserfc.jwk import ECKey
 from sekmet import Ehr, ehr_destination, free_port, routed_to_ehr, unique_triage
 from sqlalchemy import select
 
@@ -265,10 +267,24 @@ class Stalling(Connector):
         return Receipt(status_code=201, detail="late")
 
 
+def _inbox_slots(n: int) -> Callable[[dict[str, ECKey]], dict[str, Any]]:
+    """The usual config, with the routine inbox taking ``n`` deliveries at once."""
+
+    def build(keys: dict[str, ECKey]) -> dict[str, Any]:
+        config = base_config(keys)
+        for destination in config["destinations"]:
+            if destination["name"] == "inbox":
+                destination["max_in_flight"] = n
+        return config
+
+    return build
+
+
 async def test_crisis_never_waits_behind_a_slow_routine_delivery(
     tmp_path: Path, database_url: str
 ) -> None:
-    async with running_gateway(tmp_path, database_url=database_url) as h:
+    # One slot for the routine inbox: a second routine delivery waits, crisis does not.
+    async with running_gateway(tmp_path, database_url=database_url, config=_inbox_slots(1)) as h:
         stalling = Stalling()
         h.gateway.worker.connectors["inbox"] = stalling
         stop = asyncio.Event()
@@ -291,3 +307,85 @@ async def test_crisis_never_waits_behind_a_slow_routine_delivery(
         finally:
             stalling.release.set()
             stop.set()
+
+
+class Counting(Stalling):
+    """Stalls like ``Stalling``, and remembers every delivery it was handed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.most = 0
+        self.seen: list[str] = []
+
+    async def deliver(self, delivery: Delivery) -> Receipt:
+        self.seen.append(delivery.delivery_id)
+        self.most = max(self.most, self.in_flight + 1)
+        try:
+            return await super().deliver(delivery)
+        finally:
+            self.in_flight -= 1
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 5) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not condition() and loop.time() < deadline:
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize(("slots", "referrals"), [(4, 7), (2, 5)])
+async def test_one_destination_takes_several_at_once_up_to_its_bound_each_once(
+    tmp_path: Path, database_url: str, slots: int, referrals: int
+) -> None:
+    async with running_gateway(
+        tmp_path, database_url=database_url, config=_inbox_slots(slots)
+    ) as h:
+        counting = Counting()
+        h.gateway.worker.connectors["inbox"] = counting
+        stop = asyncio.Event()
+        await h.gateway.start_worker(stop)
+        try:
+            for _ in range(referrals):
+                assert (await h.submit(unique_triage("minimal-patient"))).status_code == 202
+            await _until(lambda: counting.in_flight >= slots)
+            await asyncio.sleep(0.3)  # room for a claim past the bound, were there one
+            assert counting.in_flight == slots
+            counting.release.set()
+            deadline = asyncio.get_running_loop().time() + 10
+            while asyncio.get_running_loop().time() < deadline:
+                done = [s for _, s, _ in (await statuses(h)).values()]
+                if all(s == "delivered" for s in done):
+                    break
+                await asyncio.sleep(0.05)
+        finally:
+            counting.release.set()
+            stop.set()
+        assert counting.most == slots
+        assert len(counting.seen) == len(set(counting.seen)) == referrals  # none twice
+        assert all(s == "delivered" for _, s, _ in (await statuses(h)).values())
+
+
+async def test_one_persons_referrals_to_one_destination_go_one_after_the_other(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with running_gateway(tmp_path, database_url=database_url) as h:
+        counting = Counting()
+        h.gateway.worker.connectors["inbox"] = counting
+        stop = asyncio.Event()
+        await h.gateway.start_worker(stop)
+        person = unique_triage("minimal-patient")["patient"]["identifiers"]
+        try:
+            for _ in range(3):
+                body = unique_triage("minimal-patient")
+                body["patient"]["identifiers"] = person
+                assert (await h.submit(body)).status_code == 202
+            await asyncio.wait_for(counting.entered.wait(), 5)
+            await asyncio.sleep(0.3)
+            assert counting.in_flight == 1  # the same person's others wait their turn
+            counting.release.set()
+            await _until(lambda: len(counting.seen) >= 3)
+        finally:
+            counting.release.set()
+            stop.set()
+        assert counting.most == 1
+        assert len(set(counting.seen)) == 3

@@ -3,6 +3,7 @@ that answers like a FHIR server: the CapabilityStatement decides what is asked."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from connectors.base import Connector, Delivery, Receipt
 from connectors.ehr_tasks import EhrTaskReader
 from gateway.referral_loop.status_sync import StatusSync
 from gateway.referral_loop.sync_hook import HOOK_HEADER
+from gateway.store.db import create_engine
 from gateway.store.tables_loop import notifications, sync_cursors
 
 BASE = "https://ehr.example.org/fhir"
@@ -219,3 +221,58 @@ async def test_subscription_mode_subscribes_and_a_nudge_makes_it_due(tmp_path: P
             cursor = (await conn.execute(select(sync_cursors))).one()
         assert cursor.remote_subscription_id == "sub-9"
         assert len([r for r in ehr.requests if r.url.path == "/fhir/Subscription"]) == 1
+
+
+async def test_two_workers_on_one_database_poll_an_ehr_once_per_period(
+    tmp_path: Path, database_url: str
+) -> None:
+    """Two workers (each its own engine, as two processes) sync at the same moment:
+    the EHR is asked once, and once again only after the poll period."""
+    clock = SettableClock()
+    async with running_gateway(
+        tmp_path,
+        database_url=database_url,
+        config=ehr_config("poll"),
+        clock=clock,
+        connectors=fake_connectors(),
+    ) as h:
+        _, task_id = await _submitted(h)
+        ehr = FakeEhr()
+        ehr.task = remote_task(task_id, "accepted", "2026-11-27T10:00:01Z")
+
+        async def slow(request: httpx.Request) -> httpx.Response:
+            await asyncio.sleep(0.05)  # both are inside run_due at once
+            return ehr.handler(request)
+
+        engines = [create_engine(h.gateway.settings.database_url) for _ in range(2)]
+        try:
+            syncs = [
+                StatusSync(
+                    engine,
+                    h.gateway.config,
+                    clock=clock,
+                    readers={
+                        "county-ehr": EhrTaskReader(
+                            BASE, httpx.AsyncClient(transport=httpx.MockTransport(slow))
+                        )
+                    },
+                    public_url="http://gateway.test",
+                    new_secret=lambda: "hook-secret-1",
+                    holder=f"worker-{n}",
+                )
+                for n, engine in enumerate(engines)
+            ]
+
+            def searches() -> int:
+                return sum(1 for r in ehr.requests if r.url.path == "/fhir/Task")
+
+            for _ in range(3):
+                await asyncio.gather(*(sync.run_due() for sync in syncs))
+            assert searches() == 1
+            clock.advance(900)
+            for _ in range(3):
+                await asyncio.gather(*(sync.run_due() for sync in syncs))
+            assert searches() == 2
+        finally:
+            for engine in engines:
+                await engine.dispose()
