@@ -26,7 +26,6 @@ def build_ehr_jwks_router(keyring: Keyring | None) -> APIRouter:
     async def ehr_client_jwks() -> dict[str, Any]:
         if keyring is None:
             return {"keys": []}
-        await keyring.verification_keys(None)  # re-read when older than the refresh interval
-        return keyring.public_jwks()
+        return await keyring.current_jwks()  # empty until an EHR destination seeds one
 
     return router

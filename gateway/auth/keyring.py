@@ -157,6 +157,11 @@ class Keyring:
         now = self.clock()
         return {"keys": [dict(k.public_jwk) for k in self._published if k.published(now)]}
 
+    async def current_jwks(self) -> dict[str, Any]:
+        """``public_jwks()`` after a look for rotations made elsewhere (may be empty)."""
+        await self._fresh(self.refresh_every)
+        return self.public_jwks()
+
     async def verification_keys(self, kid: str | None) -> KeySet:
         """The published keys; an unknown ``kid`` makes the keyring look again first."""
         await self._fresh(self.refresh_every)

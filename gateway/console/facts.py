@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from gateway.context import fhir_instant
@@ -47,4 +47,7 @@ def instant(moment: datetime | None) -> str:
 
 
 def shown(moment: datetime | None) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M:%S UTC") if moment else "—"
+    """A moment as a person reads it on a page (not a FHIR instant): UTC, to the second."""
+    if moment is None:
+        return "—"
+    return f"{moment.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC"
