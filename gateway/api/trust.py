@@ -144,8 +144,22 @@ async def review_referral(
 async def transparency_report(
     services: Annotated[Services, Depends(get_services)],
     _principal: Annotated[Principal, Depends(Authenticator("system/*.rs"))],
-    start: Annotated[str, Query(alias="from", description="First day (UTC), YYYY-MM-DD")],
-    end: Annotated[str, Query(alias="to", description="Last day (UTC), inclusive")],
+    start: Annotated[
+        str,
+        Query(
+            alias="from",
+            description="First day (UTC), YYYY-MM-DD",
+            json_schema_extra={"format": "date"},
+        ),
+    ],
+    end: Annotated[
+        str,
+        Query(
+            alias="to",
+            description="Last day (UTC), inclusive",
+            json_schema_extra={"format": "date"},
+        ),
+    ],
     audience: Annotated[Literal["internal", "public"], Query()] = "internal",
 ) -> dict[str, Any]:
     period = parse_period(start, end)

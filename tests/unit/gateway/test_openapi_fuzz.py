@@ -100,6 +100,9 @@ KNOWN_GAPS: dict[str, list[Any]] = {
     "POST /fhir/Consent": [positive_data_acceptance],
     "PUT /fhir/Consent/{consent_id}": [positive_data_acceptance],
     "POST /fhir/Subscription": [positive_data_acceptance],
+    # Two real dates the schema admits may still be in the wrong order ('to' before
+    # 'from'), which no schema can say: 422 naming the parameter.
+    "GET /transparency/report": [positive_data_acceptance],
 }
 """Checks skipped per operation, each for a reason named here (see docs/fhir-api.md)."""
 
