@@ -10,6 +10,7 @@ middleware answers it instead with 503, ``Retry-After`` and ``Connection: close`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -48,17 +49,24 @@ class AnswerOnShutdown:
             await self.app(scope, receive, tracking_send)
         except asyncio.CancelledError:
             if not started:
-                await send(
-                    {
-                        "type": "http.response.start",
-                        "status": 503,
-                        "headers": [
-                            (b"content-type", b"application/fhir+json"),
-                            (b"retry-after", b"5"),
-                            (b"connection", b"close"),
-                            (b"content-length", str(len(_BODY)).encode()),
-                        ],
-                    }
-                )
-                await send({"type": "http.response.body", "body": _BODY})
+                # Shielded: a second cancellation must not cut the answer between its
+                # head and its body (the client would get a 503 with an empty body).
+                with contextlib.suppress(asyncio.CancelledError):
+                    await asyncio.shield(_answer_503(send))
             raise
+
+
+async def _answer_503(send: Send) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"application/fhir+json"),
+                (b"retry-after", b"5"),
+                (b"connection", b"close"),
+                (b"content-length", str(len(_BODY)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": _BODY})

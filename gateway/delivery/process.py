@@ -6,9 +6,9 @@ intake (docs/performance.md). So ``gateway serve`` runs the background work in a
 ``gateway worker`` and keeps the API process to the request path. Intake wakes the
 child at once: the API writes a byte to a pipe for every accepted referral (or Task
 change), the child reads it and ends its idle wait, so the crisis lane's latency
-holds. The child stops when it is told to (SIGINT from Ctrl-C reaches the whole
-process group; SIGTERM from the parent on shutdown) and when the pipe closes because
-its parent is gone; a child that dies is started again. The child runs at a lower CPU
+holds. The child stops when the parent tells it to (SIGTERM on shutdown; Ctrl-C
+reaches only the parent, the child runs in its own session) and when the pipe closes
+because its parent is gone; a child that dies is started again. The child runs at a lower CPU
 priority (``NICENESS``), so on a busy machine the request path gets the cores first.
 """
 
@@ -57,7 +57,12 @@ class WorkerProcess:
         os.set_blocking(write_fd, False)
         try:
             argv = [*self.argv, "--wake-fd", str(read_fd)]
-            self._process = subprocess.Popen(argv, pass_fds=(read_fd,))  # noqa: S603
+            # Its own session: Ctrl-C reaches the parent only, which stops the child with
+            # SIGTERM once the API has answered what it had (a SIGINT landing while the
+            # child still imports would print a traceback into the JSON log).
+            self._process = subprocess.Popen(  # noqa: S603
+                argv, pass_fds=(read_fd,), start_new_session=True
+            )
         finally:
             os.close(read_fd)
         self._wake_fd = write_fd
