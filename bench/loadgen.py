@@ -146,11 +146,14 @@ async def run_for(
     headers: dict[str, str],
     seconds: float,
     concurrency: int,
+    honour_retry_after: bool = False,
 ) -> Timed:
     """``concurrency`` keep-alive connections posting back to back for ``seconds``.
 
     ``body_for(n, connection)`` gives the n-th body sent on that connection and whether
-    it is urgent (for the report)."""
+    it is urgent (for the report). ``honour_retry_after``: a client that waits the 1 s
+    the gateway's ``Retry-After`` asks for before it sends again, as a well-behaved one
+    does; without it every client retries at once (a flood of retries)."""
     if host not in {"127.0.0.1", "localhost", "::1"}:
         raise ValueError("the load generator only targets loopback")
     counter = iter(range(10_000_000))
@@ -174,6 +177,8 @@ async def run_for(
                 answers.append(
                     (status, (time.perf_counter() - started) * 1000, retry_after, urgent)
                 )
+                if honour_retry_after and retry_after and status in (429, 503):
+                    await asyncio.sleep(1.0)  # the gateway's Retry-After is 1 s
         finally:
             writer.close()
 

@@ -39,6 +39,11 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--concurrency", type=int, default=128)
     parser.add_argument("--urgent-clients", type=int, default=4)
+    parser.add_argument(
+        "--retry-at-once",
+        action="store_true",
+        help="clients resend at once after a 503 instead of waiting the Retry-After",
+    )
     args = parser.parse_args()
     routine = triage_template()
     routine["risk"]["signals"] = []  # no safety signal: a routine submission
@@ -87,6 +92,7 @@ def main() -> None:
                     headers=headers,
                     seconds=args.seconds,
                     concurrency=args.concurrency,
+                    honour_retry_after=not args.retry_at_once,
                 )
             )
             started = time.perf_counter()
@@ -113,7 +119,11 @@ def report(result: Timed, args: argparse.Namespace, health: int, health_ms: floa
     total = len(result.answers)
     shed = statuses.get(503, 0)
     retry_after = all(r for s, _, r, _ in result.answers if s == 503)
-    print(f"machine: {os.cpu_count()} cores; {args.concurrency} clients for {args.seconds:.0f} s")
+    behaviour = "resending at once after a 503" if args.retry_at_once else "waiting Retry-After"
+    print(
+        f"machine: {os.cpu_count()} cores; {args.concurrency} clients for {args.seconds:.0f} s, "
+        f"{behaviour}"
+    )
     print(f"statuses: {dict(sorted(statuses.items()))} (target: 202 and 503 only)")
     print(
         f"accepted: {statuses.get(202, 0)} = {statuses.get(202, 0) / result.seconds:,.0f}/s, "

@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gateway.config import CrisisDestination, GatewayConfig
 from gateway.logging import get_logger
+from gateway.store.db import READ_ONLY
 from gateway.store.tables_destinations import destination_clients
 
 log = get_logger("gateway.destinations")
@@ -116,6 +117,7 @@ class MembershipRefresh:
             self.refreshed_at = self.monotonic()
             try:
                 async with self.engine.connect() as conn:
+                    conn = await conn.execution_options(**READ_ONLY)
                     await self.members.refresh(conn)
             except SQLAlchemyError:  # keep the last membership; the request decides on it
                 log.warning("destinations.membership_refresh_failed")

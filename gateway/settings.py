@@ -40,9 +40,9 @@ class Settings(BaseSettings):
     max_concurrent_requests: int = Field(default=64, gt=0)
     """Requests beyond this many in flight are answered 503 at once instead of queueing
     (intake has its own queue, below)."""
-    intake_capacity: int = Field(default=16, gt=1)
+    intake_capacity: int = Field(default=64, gt=1)
     """Triage submissions in flight at most (intake's admission queue); beyond it, 503."""
-    intake_crisis_reserve: int = Field(default=4, ge=0)
+    intake_crisis_reserve: int = Field(default=8, ge=0)
     """Places of ``intake_capacity`` only a possibly urgent submission may take."""
     intake_shed_delay_seconds: float = Field(default=0.0, ge=0, le=0.09)
     """Hold a 503 this long before sending it (no resource held), so clients that retry at

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from gateway.auth.ports import ClientRegistry, JtiStore, RegisteredClient
 from gateway.config import ClientConfig
 from gateway.context import Clock
+from gateway.store.db import READ_ONLY
 from gateway.store.tables import clients, used_jti
 
 
@@ -95,8 +96,9 @@ class DatabaseClientRegistry(ClientRegistry):
         self.engine = engine
 
     async def is_registered(self, client_id: str) -> bool:
-        """Whether ``client_id`` is registered now (one primary-key read)."""
+        """Whether ``client_id`` is registered now (one primary-key read, no write lock)."""
         async with self.engine.connect() as conn:
+            conn = await conn.execution_options(**READ_ONLY)
             found = await conn.execute(
                 select(clients.c.client_id).where(clients.c.client_id == client_id)
             )

@@ -49,8 +49,18 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+READ_ONLY = {"gateway_read_only": True}
+"""Execution options for a connection that only reads (``conn.execution_options(**READ_ONLY)``):
+on SQLite it begins deferred, so it never waits for, or holds, the write lock (WAL lets
+readers run beside the writer). Use it on paths every request takes."""
+
+
 def _sqlite_begin_immediate(connection: Connection) -> None:
-    """Take the write lock up front: no deadlock when two transactions both read then write."""
+    """Take the write lock up front: no deadlock when two transactions both read then write.
+    A read-only connection (``READ_ONLY``) begins deferred instead."""
+    if connection.get_execution_options().get("gateway_read_only"):
+        connection.exec_driver_sql("BEGIN")
+        return
     connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
