@@ -389,7 +389,6 @@ def build_gateway(
     )
     gateway.services.worker_running = gateway.worker_running
     worker.metrics = gateway.services.metrics
-    worker.outcomes.metrics = gateway.services.metrics
     runner = build_loop_runner(
         gateway,
         retry_policy or RetryPolicy(),

@@ -83,8 +83,6 @@ class WorkerTuning:
 
 
 class DeliveryWorker:
-    metrics: Metrics | None = None
-    """Set by the composition root; counts attempts and refused payloads."""
 
     def __init__(
         self,
@@ -123,6 +121,16 @@ class DeliveryWorker:
         self.outcomes = DeliveryOutcomes(
             engine, self.queue, clock=clock, audit=audit, policy=policy
         )
+
+    @property
+    def metrics(self) -> Metrics | None:
+        """Set by the composition root; counts attempts (kept by ``outcomes``) and refused
+        payloads."""
+        return self.outcomes.metrics
+
+    @metrics.setter
+    def metrics(self, value: Metrics | None) -> None:
+        self.outcomes.metrics = value
 
     async def run(
         self, stop: asyncio.Event, poll_seconds: float = 0.5, wake: asyncio.Event | None = None
